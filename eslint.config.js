@@ -1,0 +1,129 @@
+// Lint rules, including the project's import rule (DESIGN §2): translate/ imports only api/; controller/ and
+// tracker/ import translate/, api/ and ports/, never an adapter or an SDK; adapters implement ports/; only
+// main.ts and cli/ wire adapters in.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const SDKS = ['@kubernetes/*', '@google-cloud/*', '@grpc/*', 'google-gax', 'google-auth-library'];
+const sdkPatterns = SDKS.map((group) => ({
+  group: [group],
+  message: 'SDKs are used only in src/adapters (and src/emulator).',
+}));
+const noAdapters = {
+  group: ['**/adapters/**'],
+  message: 'Adapters are wired in only by src/main.ts and src/cli.',
+};
+const noEmulator = { group: ['**/emulator/**'], message: 'The emulator is not part of the product core.' };
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'bench-results/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        fetch: 'readonly',
+        queueMicrotask: 'readonly',
+        setImmediate: 'readonly',
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['src/translate/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...sdkPatterns,
+            {
+              group: [
+                '**/ports/**',
+                '**/controller/**',
+                '**/tracker/**',
+                '**/adapters/**',
+                '**/cli/**',
+                '**/emulator/**',
+                'node:*',
+                'fs',
+                'http',
+                'https',
+                'net',
+                'child_process',
+              ],
+              message: 'src/translate is pure: it imports only src/api (and itself).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['../*', '!../api/*'], message: 'src/api depends on nothing.' },
+            ...sdkPatterns,
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/controller/**/*.ts', 'src/tracker/**/*.ts', 'src/ports/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [...sdkPatterns, noAdapters, noEmulator] }] },
+  },
+  {
+    files: ['src/adapters/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/controller/**', '**/tracker/**', '**/cli/**', '**/emulator/**'],
+              message: 'Adapters implement ports; they do not call the controller.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/emulator/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/controller/**', '**/tracker/**', '**/adapters/**'],
+              message: 'The emulator stands alone (it may use src/api types).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'scripts/**/*.{ts,mjs,js}', 'bin/**/*.js'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+);

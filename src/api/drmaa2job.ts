@@ -1,0 +1,112 @@
+// The Drmaa2Job custom resource (group drmaa2.io, version v1alpha1). crds/drmaa2.io_drmaa2jobs.yaml is its
+// schema; these types are what the controller reads and writes.
+import type { JobInfo, JobState, JobTemplate } from './drmaa2.js';
+import type { BatchJobState } from './batch.js';
+
+export const GROUP = 'drmaa2.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'Drmaa2Job';
+export const PLURAL = 'drmaa2jobs';
+export const SHORT_NAME = 'd2job';
+
+/** The finalizer the controller puts on every resource before it submits a Batch job. */
+export const FINALIZER = 'drmaa2.io/batch-job';
+
+/** Labels every Batch job created by the controller carries (Batch label rules apply to their values). */
+export const LABEL_SESSION = 'drmaa2session';
+export const LABEL_ACCOUNTING = 'accounting';
+export const LABEL_ORIGIN = 'origin';
+export const LABEL_NAMESPACE = 'drmaa2-namespace';
+export const LABEL_NAME = 'drmaa2-name';
+export const LABEL_UID = 'drmaa2-uid';
+
+/** A DRMAA2 array job: indexes begin, begin+step, ... <= end; each task sees its index as TASK_ID. */
+export interface ArraySpec {
+  begin: number;
+  end: number;
+  step?: number;
+  maxParallel?: number;
+}
+
+export type DeletionPolicy = 'Delete' | 'Orphan';
+
+export interface Drmaa2JobSpec {
+  jobTemplate: JobTemplate;
+  array?: ArraySpec;
+  hold?: boolean;
+  terminate?: boolean;
+  deletionPolicy?: DeletionPolicy;
+  ttlSecondsAfterFinished?: number;
+}
+
+export interface BatchJobRef {
+  name: string;
+  uid?: string;
+  /** Set once the Batch job was deleted after ttlSecondsAfterFinished (the status is kept). */
+  deleted?: boolean;
+}
+
+export interface TaskCounts {
+  total: number;
+  pending: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+}
+
+/** Per-index results of an array job, as index ranges such as `1-3,7`. */
+export interface ArrayStatus {
+  completedIndexes?: string;
+  failedIndexes?: string;
+  /** Only when the array falls back to one Batch job per element (elements that are themselves multi-task). */
+  jobs?: BatchJobRef[];
+}
+
+/** metav1.Condition */
+export interface Condition {
+  type: ConditionType;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export type ConditionType = 'Synced' | 'Submitted' | 'Running' | 'Complete' | 'Failed' | 'Finished';
+
+export type SubState = BatchJobState | 'PENDING_SUBMISSION' | 'HELD' | 'INVALID_SPEC' | '';
+
+export interface Drmaa2JobStatus {
+  observedGeneration?: number;
+  state?: JobState;
+  subState?: SubState | string;
+  batchJob?: BatchJobRef;
+  tasks?: TaskCounts;
+  array?: ArrayStatus;
+  jobInfo?: JobInfo;
+  /** When the resource was first seen in a terminal state; the TTL counts from here. */
+  finishedAt?: string;
+  conditions?: Condition[];
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  finalizers?: string[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface Drmaa2Job {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: ObjectMeta;
+  spec: Drmaa2JobSpec;
+  status?: Drmaa2JobStatus;
+}

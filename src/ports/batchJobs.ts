@@ -1,0 +1,33 @@
+import type { CreateJobRequest, Job, Task } from '../api/batch.js';
+
+export interface ListJobsQuery {
+  /** `projects/{project}/locations/{location}` */
+  parent: string;
+  /** AIP-160 filter, e.g. `labels.drmaa2session="prod"` */
+  filter?: string;
+  orderBy?: string;
+  pageSize?: number;
+  pageToken?: string;
+}
+
+export interface JobPage {
+  jobs: Job[];
+  /** Empty or absent on the last page. */
+  nextPageToken?: string;
+}
+
+/** The Google Batch jobs API, as the core needs it. Every method throws BatchError on failure. */
+export interface BatchJobs {
+  /** Creates a job; ALREADY_EXISTS (same job ID) is thrown as BatchError kind AlreadyExists. */
+  createJob(request: CreateJobRequest): Promise<Job>;
+  /** Full resource name `projects/p/locations/l/jobs/id`; NotFound when it does not exist. */
+  getJob(name: string): Promise<Job>;
+  /** One page of jobs. */
+  listJobs(query: ListJobsQuery): Promise<JobPage>;
+  /** Starts cancellation; resolves once Batch accepted it (the long-running operation is not awaited). */
+  cancelJob(name: string, requestId?: string): Promise<void>;
+  /** Starts deletion; resolves once Batch accepted it (the long-running operation is not awaited). */
+  deleteJob(name: string, reason?: string, requestId?: string): Promise<void>;
+  /** All tasks of the job's task group (all pages). `group` defaults to `group0`. */
+  listTasks(jobName: string, group?: string): Promise<Task[]>;
+}
