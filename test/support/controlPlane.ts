@@ -43,7 +43,7 @@ export interface ControlPlane {
   readonly kubeconfigAdmin: string;
   /** Kubeconfig with a token of the ServiceAccount from deploy/: the controller's shipped permissions. */
   readonly kubeconfigController: string;
-  readonly controllerServiceAccount: { namespace: string; name: string };
+  readonly controllerServiceAccount: ServiceAccountRef;
   readonly binDir: string;
   /** Temp dir with certificates, kubeconfigs and the peers' logs; removed by stop(). */
   readonly dir: string;
@@ -51,6 +51,8 @@ export interface ControlPlane {
   kubectl: Kubectl;
   /** `kubectl apply --server-side` of a YAML text (admin unless another kubeconfig is given); returns stdout. */
   apply(yamlText: string, opts?: ApplyOptions): Promise<string>;
+  /** A kubeconfig carrying a fresh token of any ServiceAccount (which must exist). */
+  serviceAccountKubeconfig(account: ServiceAccountRef): Promise<string>;
   restartApiServer(): Promise<void>;
   /** Process ids of etcd and kube-apiserver as they run now (each leads its own process group). */
   processIds(): { etcd: number; apiServer: number };
@@ -120,6 +122,12 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       },
       kubectl,
       apply: (yamlText, applyOpts = {}) => apply(kubectl, yamlText, applyOpts),
+      serviceAccountKubeconfig: async (account) => {
+        const file = join(dir, `${account.namespace}.${account.name}.kubeconfig`);
+        const saToken = await createToken(kubectl, account);
+        writeKubeconfig(file, server.url, certs.ca.cert, account.name, { token: saToken });
+        return file;
+      },
       restartApiServer: () => server.restart(),
       processIds: () => ({ etcd: store.process().pid, apiServer: server.process().pid }),
       restartEtcd: async () => {
@@ -168,7 +176,7 @@ interface Manifest {
   subjects?: { kind?: string; name?: string; namespace?: string }[];
 }
 
-interface ServiceAccountRef {
+export interface ServiceAccountRef {
   namespace: string;
   name: string;
 }
