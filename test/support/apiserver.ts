@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { ControlPlaneCerts } from './certs.js';
 import { freePort } from './ports.js';
-import { startProcess, type PeerProcess } from './process.js';
+import { startUntilReady, type PeerProcess } from './process.js';
 import { tlsGet, type TlsIdentity } from './tlsRequest.js';
 import { waitUntil } from './wait.js';
 
@@ -31,29 +31,28 @@ export async function startApiServer(
   const url = `https://127.0.0.1:${port}`;
   const args = apiServerArgs(port, etcdUrl, certs, dir);
   const admin: TlsIdentity = { caCert: certs.ca.cert, client: certs.admin };
-  let current: PeerProcess | undefined;
-  const waitReady = (timeoutMs = START_TIMEOUT_MS) => untilReady(url, admin, timeoutMs, current);
-  const launch = async (): Promise<void> => {
-    current = startProcess({
-      name: 'kube-apiserver',
-      command: join(binDir, 'kube-apiserver'),
-      args,
-      logFile: join(dir, 'kube-apiserver.log'),
-      workDir: dir,
-    });
-    await waitReady();
-  };
-  await launch();
+  const launch = (): Promise<PeerProcess> =>
+    startUntilReady(
+      {
+        name: 'kube-apiserver',
+        command: join(binDir, 'kube-apiserver'),
+        args,
+        logFile: join(dir, 'kube-apiserver.log'),
+        workDir: dir,
+      },
+      (proc) => untilReady(url, admin, START_TIMEOUT_MS, proc),
+    );
+  let current = await launch();
   return {
     url,
     admin,
-    process: () => current!,
+    process: () => current,
     restart: async () => {
-      await current!.stop();
-      await launch();
+      await current.stop();
+      current = await launch();
     },
-    stop: () => current!.stop(),
-    waitReady,
+    stop: () => current.stop(),
+    waitReady: (timeoutMs = START_TIMEOUT_MS) => untilReady(url, admin, timeoutMs, current),
   };
 }
 

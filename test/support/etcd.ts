@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePorts } from './ports.js';
-import { startProcess, type PeerProcess } from './process.js';
+import { startUntilReady, type PeerProcess } from './process.js';
 import { waitUntil } from './wait.js';
 
 const START_TIMEOUT_MS = 60_000;
@@ -36,20 +36,15 @@ export async function startEtcd(binDir: string, dir: string): Promise<Etcd> {
     '--log-level=warn',
   ];
   if (await supportsNoFsync(join(binDir, 'etcd'))) args.push('--unsafe-no-fsync=true');
-  const launch = async (): Promise<PeerProcess> => {
-    const proc = startProcess({
-      name: 'etcd',
-      command: join(binDir, 'etcd'),
-      args,
-      logFile: join(dir, 'etcd.log'),
-      workDir: dir,
-    });
-    await waitUntil('etcd to answer /health', () => healthy(url), {
-      timeoutMs: START_TIMEOUT_MS,
-      process: proc,
-    });
-    return proc;
-  };
+  const launch = (): Promise<PeerProcess> =>
+    startUntilReady(
+      { name: 'etcd', command: join(binDir, 'etcd'), args, logFile: join(dir, 'etcd.log'), workDir: dir },
+      (proc) =>
+        waitUntil('etcd to answer /health', () => healthy(url), {
+          timeoutMs: START_TIMEOUT_MS,
+          process: proc,
+        }),
+    );
   let current = await launch();
   return {
     url,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { trackDirectory, untrackDirectory } from './cleanup.js';
 import { peerBinDir } from './peers.js';
 import { freePort } from './ports.js';
-import { startProcess } from './process.js';
+import { startUntilReady } from './process.js';
 import { waitUntil } from './wait.js';
 
 export interface FakeGcs {
@@ -22,26 +22,30 @@ export async function startFakeGcs(): Promise<FakeGcs> {
   trackDirectory(dir);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = startProcess({
-    name: 'fake-gcs-server',
-    command: join(binDir, 'fake-gcs-server'),
-    args: ['-scheme', 'http', '-host', '127.0.0.1', '-port', String(port), '-backend', 'memory'],
-    logFile: join(dir, 'fake-gcs-server.log'),
-    workDir: dir,
-  });
-  const stop = async () => {
-    await proc.stop();
+  const removeDir = async () => {
     rmSync(dir, { recursive: true, force: true });
     untrackDirectory(dir);
   };
-  try {
-    await waitUntil('fake-gcs-server to list buckets', async () => (await fetch(`${url}/storage/v1/b`)).ok, {
-      timeoutMs: 30_000,
-      process: proc,
-    });
-  } catch (error) {
-    await stop();
+  const proc = await startUntilReady(
+    {
+      name: 'fake-gcs-server',
+      command: join(binDir, 'fake-gcs-server'),
+      args: ['-scheme', 'http', '-host', '127.0.0.1', '-port', String(port), '-backend', 'memory'],
+      logFile: join(dir, 'fake-gcs-server.log'),
+      workDir: dir,
+    },
+    (p) =>
+      waitUntil('fake-gcs-server to list buckets', async () => (await fetch(`${url}/storage/v1/b`)).ok, {
+        timeoutMs: 30_000,
+        process: p,
+      }),
+  ).catch(async (error: unknown) => {
+    await removeDir();
     throw error;
-  }
+  });
+  const stop = async () => {
+    await proc.stop();
+    await removeDir();
+  };
   return { storageEmulatorHost: url, logFile: proc.logFile, stop };
 }

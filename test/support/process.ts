@@ -60,6 +60,21 @@ export function startProcess(opts: StartOptions): PeerProcess {
   };
 }
 
+/** Starts a process and waits until `ready` resolves; a process that never gets ready is stopped again. */
+export async function startUntilReady(
+  opts: StartOptions,
+  ready: (proc: PeerProcess) => Promise<void>,
+): Promise<PeerProcess> {
+  const proc = startProcess(opts);
+  try {
+    await ready(proc);
+    return proc;
+  } catch (error) {
+    await proc.stop(5_000);
+    throw error;
+  }
+}
+
 async function stopGroup(
   pgid: number,
   exited: Promise<void>,
