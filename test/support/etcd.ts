@@ -34,6 +34,9 @@ export async function startEtcd(binDir: string, dir: string): Promise<Etcd> {
     `--initial-advertise-peer-urls=${peerUrl}`,
     `--initial-cluster=drmaa2-test=${peerUrl}`,
     '--log-level=warn',
+    // A single member elects itself after one election timeout: a short one saves up to a second per start.
+    '--heartbeat-interval=10',
+    '--election-timeout=100',
   ];
   if (await supportsNoFsync(join(binDir, 'etcd'))) args.push('--unsafe-no-fsync=true');
   const launch = (): Promise<PeerProcess> =>
@@ -65,7 +68,16 @@ async function healthy(url: string): Promise<boolean> {
   return body.health === 'true';
 }
 
-async function supportsNoFsync(etcd: string): Promise<boolean> {
-  const { stdout, stderr } = await promisify(execFile)(etcd, ['--help'], { timeout: 10_000 });
-  return `${stdout}${stderr}`.includes('--unsafe-no-fsync');
+const noFsyncSupport = new Map<string, Promise<boolean>>();
+
+/** envtest turns the flag on only when `etcd --help` lists it; asked once per binary. */
+function supportsNoFsync(etcd: string): Promise<boolean> {
+  let answer = noFsyncSupport.get(etcd);
+  if (!answer) {
+    answer = promisify(execFile)(etcd, ['--help'], { timeout: 10_000 }).then(({ stdout, stderr }) =>
+      `${stdout}${stderr}`.includes('--unsafe-no-fsync'),
+    );
+    noFsyncSupport.set(etcd, answer);
+  }
+  return answer;
 }
