@@ -10,7 +10,7 @@ import { startApiServer, type ApiServer } from './apiserver.js';
 import { generateCerts } from './certs.js';
 import { trackDirectory, untrackDirectory } from './cleanup.js';
 import { startEtcd, type Etcd } from './etcd.js';
-import { writeKubeconfig } from './kubeconfig.js';
+import { writeKubeconfig, type KubeUser } from './kubeconfig.js';
 import { kubectlFor, mustSucceed, type Kubectl } from './kubectl.js';
 import { PROJECT_ROOT, peerBinDir } from './peers.js';
 import { waitUntil } from './wait.js';
@@ -72,40 +72,38 @@ const DEPLOY_KINDS = [
 ];
 
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
-  const started = Date.now();
+  const lap = stopwatch();
   const binDir = await peerBinDir();
   const dir = mkdtempSync(join(tmpdir(), 'drmaa2-control-plane-'));
   trackDirectory(dir);
-  let etcd: Etcd | undefined;
-  let apiServer: ApiServer | undefined;
+  const running: { etcd?: Etcd; apiServer?: ApiServer } = {};
   const stop = async () => {
-    await apiServer?.stop();
-    await etcd?.stop();
+    await running.apiServer?.stop();
+    await running.etcd?.stop();
     rmSync(dir, { recursive: true, force: true });
     untrackDirectory(dir);
   };
   try {
-    const t0 = Date.now();
+    lap();
     const certs = await generateCerts(dir);
-    const t1 = Date.now();
-    etcd = await startEtcd(binDir, dir);
-    const t2 = Date.now();
-    apiServer = await startApiServer(binDir, dir, etcd.url, certs);
-    const t3 = Date.now();
-    const kubeconfigAdmin = join(dir, 'admin.kubeconfig');
-    writeKubeconfig(kubeconfigAdmin, apiServer.url, certs.ca.cert, 'admin', { clientCert: certs.admin });
-    const cacheDir = join(dir, 'kubectl-cache');
-    await mkdir(cacheDir);
-    const kubectl = kubectlFor(binDir, kubeconfigAdmin, cacheDir);
+    const certsMs = lap();
+    const etcd = (running.etcd = await startEtcd(binDir, dir));
+    const etcdMs = lap();
+    const server = (running.apiServer = await startApiServer(binDir, dir, etcd.url, certs));
+    const apiServerMs = lap();
+    const kubeconfigFor = (file: string, name: string, user: KubeUser) => {
+      writeKubeconfig(join(dir, file), server.url, certs.ca.cert, name, user);
+      return join(dir, file);
+    };
+    const kubeconfigAdmin = kubeconfigFor('admin.kubeconfig', 'admin', { clientCert: certs.admin });
+    await mkdir(join(dir, 'kubectl-cache'));
+    const kubectl = kubectlFor(binDir, kubeconfigAdmin, join(dir, 'kubectl-cache'));
     await installCrds(kubectl, opts.crdDir ?? join(PROJECT_ROOT, 'crds'));
     const rbac = await installDeployRbac(kubectl, opts.deployDir ?? join(PROJECT_ROOT, 'deploy'));
-    const kubeconfigController = join(dir, 'controller.kubeconfig');
     const token = await createToken(kubectl, rbac.account);
-    writeKubeconfig(kubeconfigController, apiServer.url, certs.ca.cert, 'controller', { token });
+    const kubeconfigController = kubeconfigFor('controller.kubeconfig', 'controller', { token });
     await waitForBindings(kubectl, kubeconfigController, rbac.probes);
-    const t4 = Date.now();
-    const server = apiServer;
-    const store = etcd;
+    const installMs = lap();
     return {
       server: server.url,
       kubeconfigAdmin,
@@ -113,25 +111,19 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       controllerServiceAccount: rbac.account,
       binDir,
       dir,
-      startup: {
-        certsMs: t1 - t0,
-        etcdMs: t2 - t1,
-        apiServerMs: t3 - t2,
-        installMs: t4 - t3,
-        totalMs: t4 - started,
-      },
+      startup: { certsMs, etcdMs, apiServerMs, installMs, totalMs: lap.total() },
       kubectl,
       apply: (yamlText, applyOpts = {}) => apply(kubectl, yamlText, applyOpts),
       serviceAccountKubeconfig: async (account) => {
-        const file = join(dir, `${account.namespace}.${account.name}.kubeconfig`);
         const saToken = await createToken(kubectl, account);
-        writeKubeconfig(file, server.url, certs.ca.cert, account.name, { token: saToken });
-        return file;
+        return kubeconfigFor(`${account.namespace}.${account.name}.kubeconfig`, account.name, {
+          token: saToken,
+        });
       },
       restartApiServer: () => server.restart(),
-      processIds: () => ({ etcd: store.process().pid, apiServer: server.process().pid }),
+      processIds: () => ({ etcd: etcd.process().pid, apiServer: server.process().pid }),
       restartEtcd: async () => {
-        await store.restart();
+        await etcd.restart();
         await server.waitReady();
       },
       stop,
@@ -140,6 +132,19 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     await stop();
     throw error;
   }
+}
+
+/** Each call returns the milliseconds since the previous one; total() those since the start. */
+function stopwatch(): { (): number; total(): number } {
+  const start = Date.now();
+  let last = start;
+  const lap = () => {
+    const now = Date.now();
+    const ms = now - last;
+    last = now;
+    return ms;
+  };
+  return Object.assign(lap, { total: () => Date.now() - start });
 }
 
 async function apply(kubectl: Kubectl, yamlText: string, opts: ApplyOptions): Promise<string> {
