@@ -34,8 +34,9 @@ function isPlainObject(value: unknown): value is Plain {
 // ---------------------------------------------------------------- wire -> core
 
 /** Converts a Batch message (Job, Task, ...) received from the client into the core's plain form: int64 as
- * numbers, Durations as `"12.5s"`, Timestamps as RFC 3339, defaults (null, '', false, [], {}) and oneof
- * markers dropped. Numeric zeros are kept: an exit code of 0 carries meaning. */
+ * numbers, Durations as `"12.5s"`, Timestamps as RFC 3339, defaults (null, '', false, [], {}, enum zero
+ * values `*_UNSPECIFIED`) and oneof markers dropped. Numeric zeros are kept: an exit code of 0 carries
+ * meaning. */
 export function fromWire<T>(message: unknown): T {
   return (cleanMessage(message) ?? {}) as T;
 }
@@ -55,8 +56,21 @@ function isOneofMarker(message: Plain, key: string, value: unknown): boolean {
   return ONEOF_KEYS.has(key) && typeof value === 'string' && value in message;
 }
 
+/** proto3 cannot tell an enum's zero value from an unset field; the core treats both as absent. */
+const ENUM_ZERO = /^[A-Z][A-Z0-9_]*_UNSPECIFIED$/;
+
+function isDefault(value: unknown): boolean {
+  return (
+    value === null ||
+    value === undefined ||
+    value === '' ||
+    value === false ||
+    (typeof value === 'string' && ENUM_ZERO.test(value))
+  );
+}
+
 function fromWireField(key: string, value: unknown): unknown {
-  if (value === null || value === undefined || value === '' || value === false) return undefined;
+  if (isDefault(value)) return undefined;
   if (INT64_FIELDS.has(key)) return toNumber(value);
   if (DURATION_FIELDS.has(key)) return durationFromWire(value);
   if (TIMESTAMP_FIELDS.has(key)) return timestampFromWire(value);
@@ -72,8 +86,7 @@ function fromWireValue(value: unknown): unknown {
     return items.length > 0 ? items : undefined;
   }
   if (isPlainObject(value)) return cleanMessage(value);
-  if (value === null || value === '' || value === false) return undefined;
-  return value;
+  return isDefault(value) ? undefined : value;
 }
 
 function mapValues(value: unknown, convert: (v: unknown) => unknown): Plain | undefined {

@@ -50,7 +50,7 @@ describe('Batch wire form -> core form', () => {
     ]);
   });
 
-  it('drops defaults and oneof markers but keeps numeric zeros and empty label values', () => {
+  it('drops defaults, enum zero values and oneof markers but keeps numeric zeros and empty label values', () => {
     const job = fromWire<Job>({
       uid: '',
       labels: { drmaa2session: '', accounting: 'x' },
@@ -73,7 +73,11 @@ describe('Batch wire form -> core form', () => {
           },
         },
       ],
-      status: { statusEvents: [{ taskExecution: { exitCode: 0 }, taskState: 'SUCCEEDED' }] },
+      logsPolicy: { destination: 'DESTINATION_UNSPECIFIED', logsPath: '' },
+      status: {
+        state: 'STATE_UNSPECIFIED',
+        statusEvents: [{ taskExecution: { exitCode: 0 }, taskState: 'SUCCEEDED' }],
+      },
     });
     assert.deepEqual(job, {
       labels: { drmaa2session: '', accounting: 'x' },
