@@ -121,8 +121,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/controller/**', '**/tracker/**', '**/adapters/**'],
-              message: 'The emulator stands alone (it may use src/api types).',
+              regex: '/(controller|tracker)/|/adapters/(?!batch/wireForm\\.js$)',
+              message: 'The emulator stands alone (it may use src/api types and the Batch wire form conversion).',
             },
           ],
         },

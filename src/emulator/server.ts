@@ -1,0 +1,174 @@
+// The gRPC face of the emulator: BatchService and google.longrunning.Operations on the real protos,
+// each call counted, logged, passed through the fault injector, and answered with the status code the
+// real service would give. No request, however malformed, brings the server down.
+import * as grpc from '@grpc/grpc-js';
+import type { Job } from '../api/batch.js';
+import { fromWire, toWire } from '../adapters/batch/wireForm.js';
+import { ApiError, invalid } from './apiError.js';
+import type { Engine, OperationRecord } from './engine.js';
+import type { FaultInjector } from './faults.js';
+import { compileFilter } from './filter.js';
+import type { BatchServices } from './protos.js';
+import { validateJob, validateJobId, validateParent, validateRequestId } from './validate.js';
+
+type Request = Record<string, unknown>;
+
+export interface CallRecord {
+  method: string;
+  jobId?: string;
+  at: number;
+  code: string;
+}
+
+export class CallStats {
+  readonly calls: Record<string, Record<string, number>> = {};
+  readonly log: CallRecord[] = [];
+
+  record(entry: CallRecord): void {
+    const byCode = (this.calls[entry.method] ??= {});
+    byCode[entry.code] = (byCode[entry.code] ?? 0) + 1;
+    if (this.log.length < 200_000) this.log.push(entry);
+  }
+}
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+const PAGE_MAX = 1000;
+
+function page<T>(items: T[], pageSize: unknown, pageToken: unknown): { items: T[]; next: string } {
+  const size = Math.min(Number(pageSize) > 0 ? Number(pageSize) : 100, PAGE_MAX);
+  let offset = 0;
+  if (str(pageToken) !== '') {
+    offset = Number(Buffer.from(str(pageToken), 'base64url').toString());
+    if (!Number.isInteger(offset) || offset < 0) throw invalid('invalid page_token');
+  }
+  const slice = items.slice(offset, offset + size);
+  const next = offset + size < items.length ? Buffer.from(String(offset + size)).toString('base64url') : '';
+  return { items: slice, next };
+}
+
+function orderJobs(jobs: Job[], orderBy: string): Job[] {
+  const [field = '', direction = ''] = orderBy.trim().split(/\s+/);
+  if (field === '') return jobs;
+  if (field !== 'name' && field !== 'create_time')
+    throw invalid(`unsupported order_by ${JSON.stringify(orderBy)}`);
+  const key = (j: Job) => (field === 'name' ? j.name! : j.createTime!);
+  const sorted = [...jobs].sort((a, b) => key(a).localeCompare(key(b)));
+  return direction.toLowerCase() === 'desc' ? sorted.reverse() : sorted;
+}
+
+function operationToWire(op: OperationRecord, done: boolean): Request {
+  const type =
+    op.verb === 'cancel'
+      ? 'type.googleapis.com/google.cloud.batch.v1.CancelJobResponse'
+      : 'type.googleapis.com/google.protobuf.Empty';
+  return { name: op.name, done, ...(done ? { response: { typeUrl: type, value: Buffer.alloc(0) } } : {}) };
+}
+
+function jobIdOf(request: Request): string | undefined {
+  const id = str(request.jobId) || str(request.name) || str(request.parent);
+  const match = /\/jobs\/([^/]+)/.exec(id);
+  return match?.[1] ?? (str(request.jobId) || undefined);
+}
+
+export function createServer(
+  services: BatchServices,
+  engine: Engine,
+  faults: FaultInjector,
+  stats: CallStats,
+): grpc.Server {
+  const handle =
+    (method: string, body: (request: Request) => unknown) =>
+    (call: grpc.ServerUnaryCall<Request, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const request = call.request ?? {};
+      const at = Date.now();
+      faults
+        .before(method, at)
+        .then(() => body(request))
+        .then(
+          (response) => {
+            stats.record({ method, jobId: jobIdOf(request), at, code: 'OK' });
+            callback(null, response);
+          },
+          (err: unknown) => {
+            const apiError = err instanceof ApiError ? err : new ApiError(grpc.status.INTERNAL, String(err));
+            stats.record({
+              method,
+              jobId: jobIdOf(request),
+              at,
+              code: grpc.status[apiError.code] ?? 'UNKNOWN',
+            });
+            callback({
+              code: apiError.code,
+              details: apiError.message,
+              metadata: new grpc.Metadata(),
+            } as grpc.ServiceError);
+          },
+        );
+    };
+
+  const batch: grpc.UntypedServiceImplementation = {
+    CreateJob: handle('CreateJob', (r) => {
+      const parent = str(r.parent);
+      validateParent(parent);
+      const jobId = str(r.jobId);
+      if (jobId === '') throw invalid('job_id is required by this emulator (the service would generate one)');
+      validateJobId(jobId);
+      validateRequestId(str(r.requestId));
+      if (!r.job) throw invalid('job is required');
+      const job = fromWire<Job>(r.job);
+      validateJob(job);
+      return toWire(engine.create(parent, jobId, job, str(r.requestId)));
+    }),
+    GetJob: handle('GetJob', (r) => toWire(engine.get(str(r.name)))),
+    ListJobs: handle('ListJobs', (r) => {
+      const parent = str(r.parent);
+      validateParent(parent);
+      const matches = compileFilter(str(r.filter));
+      const jobs = orderJobs(
+        engine.all().filter((j) => j.name!.startsWith(`${parent}/jobs/`) && matches(j)),
+        str(r.orderBy),
+      );
+      const { items, next } = page(jobs, r.pageSize, r.pageToken);
+      return { jobs: items.map(toWire), nextPageToken: next, unreachable: [] };
+    }),
+    CancelJob: handle('CancelJob', (r) => {
+      validateRequestId(str(r.requestId));
+      const op = engine.cancel(str(r.name));
+      return operationToWire(op, engine.getOperation(op.name).done);
+    }),
+    DeleteJob: handle('DeleteJob', (r) => {
+      validateRequestId(str(r.requestId));
+      const op = engine.delete(str(r.name));
+      return operationToWire(op, engine.getOperation(op.name).done);
+    }),
+    GetTask: handle('GetTask', (r) => toWire(engine.getTask(str(r.name)))),
+    ListTasks: handle('ListTasks', (r) => {
+      const parent = str(r.parent);
+      const match = /^(.*)\/taskGroups\/([^/]+)$/.exec(parent);
+      if (!match) throw invalid(`parent must be a task group name, got ${JSON.stringify(parent)}`);
+      const tasks = engine.tasks(match[1]!);
+      const { items, next } = page(tasks, r.pageSize, r.pageToken);
+      return { tasks: items.map(toWire), nextPageToken: next, unreachable: [] };
+    }),
+  };
+  const unimplemented = (name: string) => () => {
+    throw new ApiError(grpc.status.UNIMPLEMENTED, `${name} is not implemented by the emulator`);
+  };
+  const operations: grpc.UntypedServiceImplementation = {
+    GetOperation: handle('GetOperation', (r) => {
+      const { record, done } = engine.getOperation(str(r.name));
+      return operationToWire(record, done);
+    }),
+    ListOperations: handle('ListOperations', unimplemented('ListOperations')),
+    DeleteOperation: handle('DeleteOperation', unimplemented('DeleteOperation')),
+    CancelOperation: handle('CancelOperation', unimplemented('CancelOperation')),
+    WaitOperation: handle('WaitOperation', unimplemented('WaitOperation')),
+  };
+  const server = new grpc.Server();
+  server.addService(services.batch, batch);
+  server.addService(services.operations, operations);
+  return server;
+}

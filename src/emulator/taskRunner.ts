@@ -1,0 +1,135 @@
+// Runs one attempt of one task the way a Batch VM agent does: its runnables in order as local processes,
+// with Batch's task environment, barriers across the group, background runnables, alwaysRun and
+// ignoreExitStatus. Container images cannot be pulled here: by default a container's entrypoint and
+// commands run as a local process; in `simulate` mode they succeed without running.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Runnable } from '../api/batch.js';
+import type { Barriers } from './barriers.js';
+
+export const EXIT_TIMEOUT = 50005;
+/** Exit code of a task whose runnable could not be started at all (Batch's "other failure"). */
+export const EXIT_OTHER = 50000;
+
+export interface TaskAttempt {
+  index: number;
+  runnables: Runnable[];
+  env: Record<string, string>;
+  workDir: string;
+  containers: 'run' | 'simulate';
+  simulateMs: number;
+  maxRunDurationMs?: number;
+  barriers: Barriers;
+  signal: AbortSignal;
+  log(text: string): void;
+  /** Every started process, so the emulator can kill them all when it stops. */
+  processes: Set<ChildProcess>;
+}
+
+export interface AttemptResult {
+  exitCode: number;
+  timedOut: boolean;
+  notes: string[];
+}
+
+function commandOf(runnable: Runnable, attempt: TaskAttempt, notes: string[]): string[] | undefined {
+  if (runnable.script?.text !== undefined) return ['/bin/sh', '-c', runnable.script.text];
+  if (runnable.script?.path !== undefined) return ['/bin/sh', runnable.script.path];
+  const container = runnable.container;
+  if (!container) return undefined;
+  const argv = [...(container.entrypoint ? [container.entrypoint] : []), ...(container.commands ?? [])];
+  if (attempt.containers === 'simulate' || argv.length === 0) {
+    notes.push(`container ${container.imageUri} simulated (images are not pulled by the emulator)`);
+    return undefined;
+  }
+  notes.push(`container ${container.imageUri}: entrypoint and commands run as a local process`);
+  return argv;
+}
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+function run(
+  argv: string[],
+  attempt: TaskAttempt,
+  env: Record<string, string>,
+): { child: ChildProcess; done: Promise<number> } {
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd: attempt.workDir,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  attempt.processes.add(child);
+  child.stdout?.on('data', (chunk: Buffer) => attempt.log(chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => attempt.log(chunk.toString()));
+  const done = new Promise<number>((resolve) => {
+    child.on('error', (err) => {
+      attempt.log(`${err.message}\n`);
+      resolve(127);
+    });
+    child.on('close', (code, signal) => {
+      attempt.processes.delete(child);
+      resolve(code ?? (signal ? 128 + 9 : EXIT_OTHER));
+    });
+  });
+  return { child, done };
+}
+
+export async function runTaskAttempt(attempt: TaskAttempt): Promise<AttemptResult> {
+  const notes: string[] = [];
+  const background: ChildProcess[] = [];
+  const foreground = new Set<ChildProcess>();
+  let failure: number | undefined;
+  let timedOut = false;
+  const stopAll = () => {
+    for (const child of [...background, ...foreground]) killGroup(child);
+  };
+  const timer =
+    attempt.maxRunDurationMs !== undefined
+      ? setTimeout(() => {
+          timedOut = true;
+          stopAll();
+        }, attempt.maxRunDurationMs)
+      : undefined;
+  const onAbort = () => stopAll();
+  attempt.signal.addEventListener('abort', onAbort);
+  try {
+    for (const [position, runnable] of attempt.runnables.entries()) {
+      if (timedOut || attempt.signal.aborted) break;
+      if (failure !== undefined && !runnable.alwaysRun) continue;
+      if (runnable.barrier) {
+        await attempt.barriers.arrive(position, attempt.index);
+        continue;
+      }
+      const env = { ...attempt.env, ...(runnable.environment?.variables ?? {}) };
+      const argv = commandOf(runnable, attempt, notes);
+      if (!argv) {
+        await new Promise((resolve) => setTimeout(resolve, attempt.simulateMs));
+        continue;
+      }
+      const started = run(argv, attempt, env);
+      if (runnable.background) {
+        background.push(started.child);
+        continue;
+      }
+      foreground.add(started.child);
+      const code = await started.done;
+      foreground.delete(started.child);
+      if (code !== 0 && !runnable.ignoreExitStatus && failure === undefined) failure = code;
+    }
+  } finally {
+    if (timer) clearTimeout(timer);
+    attempt.signal.removeEventListener('abort', onAbort);
+    // Background runnables end when the last foreground runnable has ended.
+    for (const child of background) killGroup(child);
+    attempt.barriers.end(attempt.index);
+  }
+  if (timedOut) return { exitCode: EXIT_TIMEOUT, timedOut, notes };
+  return { exitCode: failure ?? 0, timedOut, notes };
+}
