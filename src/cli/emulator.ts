@@ -1,10 +1,56 @@
 import type { Command } from 'commander';
+import { startEmulator } from '../emulator/index.js';
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`expected a non-negative integer, got ${value}`);
+  return n;
+}
 
 export function registerEmulator(program: Command): void {
   program
     .command('emulator')
-    .description('emulator (being built)')
-    .action(() => {
-      throw new Error('the emulator command is not available in this build');
-    });
+    .description(
+      'Run a local Google Batch emulator (gRPC on the real protos; scripts run as local processes)',
+    )
+    .option('--host <address>', 'listen address', '127.0.0.1')
+    .option('--port <port>', 'gRPC port (0 = any free port)', integer, 0)
+    .option(
+      '--admin-port <port>',
+      'port of the admin HTTP endpoint (/admin/stats, /admin/jobs, /admin/faults)',
+      integer,
+    )
+    .option(
+      '--containers <mode>',
+      'run: run a container entrypoint locally; simulate: succeed without running',
+      'run',
+    )
+    .option('--step-ms <ms>', 'delay between lifecycle steps', integer, 500)
+    .action(
+      async (opts: {
+        host: string;
+        port: number;
+        adminPort?: number;
+        containers: string;
+        stepMs: number;
+      }) => {
+        if (opts.containers !== 'run' && opts.containers !== 'simulate') {
+          throw new Error(`--containers must be run or simulate, got ${opts.containers}`);
+        }
+        const emulator = await startEmulator({
+          host: opts.host,
+          port: opts.port,
+          stepMs: opts.stepMs,
+          containers: opts.containers,
+          ...(opts.adminPort !== undefined ? { adminPort: opts.adminPort } : {}),
+        });
+        console.log(`BATCH_EMULATOR_HOST=${emulator.host}`);
+        if (emulator.adminUrl) console.log(`admin endpoint: ${emulator.adminUrl}/admin/stats`);
+        const stop = () => {
+          void emulator.stop().then(() => process.exit(0));
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      },
+    );
 }

@@ -50,8 +50,11 @@ export class FaultInjector {
     this.config = config;
   }
 
+  /** A new quota starts with an empty window. */
   setQuota(quota: Quota | undefined): void {
     this.quota = quota;
+    this.mutations.length = 0;
+    this.reads.length = 0;
   }
 
   current(): { faults: FaultConfig; quota: Quota | undefined } {
