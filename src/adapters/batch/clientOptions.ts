@@ -45,6 +45,8 @@ export function clientOptions(opts: { projectId?: string; emulatorHost?: string 
     ...base,
     // A project ID keeps the auth library from asking a metadata server for one.
     projectId: opts.projectId ?? 'emulator',
+    // Named explicitly, else the auth library looks for credentials (and a metadata server) to learn it.
+    universeDomain: 'googleapis.com',
     apiEndpoint: host,
     port,
     sslCreds: gaxGrpc().credentials.createInsecure() as ClientOptions['sslCreds'],
