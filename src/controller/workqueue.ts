@@ -1,0 +1,144 @@
+// A keyed work queue in the manner of client-go's: a key is queued at most once, at most one reconcile
+// per key runs at a time (a key added while it runs is queued again when it is done), failures back off
+// per key exponentially with jitter, and delayed adds serve requeueAfter. client-node has none of this.
+import type { Clock } from '../ports/clock.js';
+
+export interface WorkQueueOptions {
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Fraction of the back-off added at random, 0..1. */
+  jitter?: number;
+  random?: () => number;
+  clock?: Pick<Clock, 'now'>;
+}
+
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly failuresByKey = new Map<string, number>();
+  private readonly timers = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
+  private readonly addedAt = new Map<string, number>();
+  private readonly getters: ((key: string | undefined) => void)[] = [];
+  private readonly idle: (() => void)[] = [];
+  private shuttingDown = false;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly jitter: number;
+  private readonly random: () => number;
+  private readonly now: () => number;
+
+  constructor(opts: WorkQueueOptions = {}) {
+    this.baseDelayMs = opts.baseDelayMs ?? 5;
+    this.maxDelayMs = opts.maxDelayMs ?? 300_000;
+    this.jitter = opts.jitter ?? 0.2;
+    this.random = opts.random ?? Math.random;
+    this.now = () => opts.clock?.now().getTime() ?? Date.now();
+  }
+
+  add(key: string): void {
+    if (this.shuttingDown) return;
+    if (this.processing.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    this.addedAt.set(key, this.now());
+    const getter = this.getters.shift();
+    if (getter) {
+      this.queued.delete(key);
+      this.processing.add(key);
+      getter(key);
+      return;
+    }
+    this.queue.push(key);
+  }
+
+  /** Adds the key after `delayMs`; an earlier pending delayed add of the same key wins. */
+  addAfter(key: string, delayMs: number): void {
+    if (this.shuttingDown) return;
+    if (delayMs <= 0) return this.add(key);
+    const at = this.now() + delayMs;
+    const pending = this.timers.get(key);
+    if (pending && pending.at <= at) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, delayMs);
+    timer.unref?.();
+    this.timers.set(key, { at, timer });
+  }
+
+  /** The back-off the next addRateLimited of this key waits. */
+  backoff(key: string): number {
+    const failures = this.failuresByKey.get(key) ?? 0;
+    const base = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** failures);
+    return Math.min(this.maxDelayMs, base + base * this.jitter * this.random());
+  }
+
+  addRateLimited(key: string): number {
+    const delay = this.backoff(key);
+    this.failuresByKey.set(key, (this.failuresByKey.get(key) ?? 0) + 1);
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  forget(key: string): void {
+    this.failuresByKey.delete(key);
+  }
+
+  failures(key: string): number {
+    return this.failuresByKey.get(key) ?? 0;
+  }
+
+  /** How long the key waited in the queue before it was handed out (ms), for metrics. */
+  waited(key: string): number {
+    const at = this.addedAt.get(key);
+    return at === undefined ? 0 : this.now() - at;
+  }
+
+  get(): Promise<string | undefined> {
+    const key = this.queue.shift();
+    if (key !== undefined) {
+      this.queued.delete(key);
+      this.processing.add(key);
+      return Promise.resolve(key);
+    }
+    if (this.shuttingDown) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.getters.push(resolve));
+  }
+
+  done(key: string): void {
+    this.processing.delete(key);
+    this.addedAt.delete(key);
+    if (this.dirty.delete(key)) this.add(key);
+    if (this.processing.size === 0) for (const resolve of this.idle.splice(0)) resolve();
+  }
+
+  len(): number {
+    return this.queue.length;
+  }
+
+  inFlight(): number {
+    return this.processing.size;
+  }
+
+  /** Stops handing out keys; pending delayed adds are dropped; waiting getters receive undefined. */
+  shutDown(): void {
+    this.shuttingDown = true;
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    this.queue.length = 0;
+    this.queued.clear();
+    for (const getter of this.getters.splice(0)) getter(undefined);
+  }
+
+  /** Resolves when no reconcile is in flight. */
+  drained(): Promise<void> {
+    if (this.processing.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+}

@@ -1,0 +1,75 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { WorkQueue } from '../../../src/controller/workqueue.js';
+
+describe('WorkQueue', () => {
+  it('queues a key once, however often it is added', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    q.add('a');
+    q.add('b');
+    assert.equal(q.len(), 2);
+    assert.equal(await q.get(), 'a');
+    assert.equal(await q.get(), 'b');
+    assert.equal(q.len(), 0);
+  });
+
+  it('never hands out a key that is being processed; re-adds it when done', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    const key = await q.get();
+    q.add('a');
+    assert.equal(q.len(), 0, 'not queued while in flight');
+    q.done(key!);
+    assert.equal(q.len(), 1);
+    assert.equal(await q.get(), 'a');
+  });
+
+  it('backs off exponentially per key with bounded jitter, capped, and forgets', () => {
+    const q = new WorkQueue({ baseDelayMs: 10, maxDelayMs: 1000, jitter: 0.5, random: () => 1 });
+    const delays = Array.from({ length: 10 }, () => q.addRateLimited('k'));
+    assert.deepEqual(delays.slice(0, 4), [15, 30, 60, 120]);
+    assert.equal(delays.at(-1), 1000);
+    assert.equal(q.failures('k'), 10);
+    q.forget('k');
+    assert.equal(q.backoff('k'), 15);
+    const noJitter = new WorkQueue({ baseDelayMs: 10, jitter: 0.5, random: () => 0 });
+    assert.equal(noJitter.addRateLimited('k'), 10);
+    q.shutDown();
+    noJitter.shutDown();
+  });
+
+  it('adds after a delay, the earliest delayed add winning', async () => {
+    const q = new WorkQueue();
+    q.addAfter('a', 40);
+    q.addAfter('a', 10_000);
+    const got = await q.get();
+    assert.equal(got, 'a');
+    q.shutDown();
+  });
+
+  it('hands a waiting getter the next key, and undefined after shutdown', async () => {
+    const q = new WorkQueue();
+    const waiting = q.get();
+    q.add('x');
+    assert.equal(await waiting, 'x');
+    const idle = q.get();
+    q.shutDown();
+    assert.equal(await idle, undefined);
+    q.add('y');
+    assert.equal(q.len(), 0);
+  });
+
+  it('drains when the in-flight keys are done', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    const key = await q.get();
+    let drained = false;
+    const done = q.drained().then(() => (drained = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(drained, false);
+    q.done(key!);
+    await done;
+    assert.equal(drained, true);
+  });
+});
