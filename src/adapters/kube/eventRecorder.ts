@@ -1,0 +1,97 @@
+// Kubernetes Events (events.k8s.io/v1) about Drmaa2Jobs. client-node has no recorder: this one creates an
+// Event per (resource, reason, action) and, when the same one repeats within ten minutes, bumps its series
+// count instead of creating another. Fire-and-forget: a failure is logged, never thrown.
+import {
+  EventsV1Api,
+  PatchStrategy,
+  V1MicroTime,
+  setHeaderOptions,
+  type KubeConfig,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Drmaa2Job } from '../../api/drmaa2job.js';
+import type { EventSink, JobEvent } from '../../ports/eventSink.js';
+
+const SERIES_WINDOW_MS = 10 * 60_000;
+const MAX_NOTE = 1024;
+export const REPORTING_CONTROLLER = 'drmaa2.io/batch-controller';
+
+interface Recorded {
+  name: string;
+  namespace: string;
+  count: number;
+  at: number;
+}
+
+export class EventRecorder implements EventSink {
+  private readonly api: EventsV1Api;
+  private readonly recent = new Map<string, Recorded>();
+
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly instance: string,
+    private readonly logger: Logger,
+  ) {
+    this.api = kubeConfig.makeApiClient(EventsV1Api);
+  }
+
+  emit(job: Drmaa2Job, event: JobEvent): void {
+    void this.record(job, event).catch((err: unknown) =>
+      this.logger.warn({ err: (err as Error).message, reason: event.reason }, 'could not record an event'),
+    );
+  }
+
+  private async record(job: Drmaa2Job, event: JobEvent): Promise<void> {
+    const key = `${job.metadata.uid}/${event.reason}/${event.action}`;
+    const now = Date.now();
+    const previous = this.recent.get(key);
+    if (previous && now - previous.at < SERIES_WINDOW_MS) {
+      previous.count++;
+      previous.at = now;
+      await this.api.patchNamespacedEvent(
+        {
+          name: previous.name,
+          namespace: previous.namespace,
+          body: {
+            series: { count: previous.count, lastObservedTime: new V1MicroTime(now) },
+            note: event.note.slice(0, MAX_NOTE),
+          },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      return;
+    }
+    const created = await this.api.createNamespacedEvent({
+      namespace: job.metadata.namespace,
+      body: {
+        metadata: { generateName: `${job.metadata.name}.`, namespace: job.metadata.namespace },
+        eventTime: new V1MicroTime(now),
+        reportingController: REPORTING_CONTROLLER,
+        reportingInstance: this.instance.slice(0, 128),
+        action: event.action,
+        reason: event.reason,
+        type: event.type,
+        note: event.note.slice(0, MAX_NOTE),
+        regarding: {
+          apiVersion: job.apiVersion,
+          kind: job.kind,
+          name: job.metadata.name,
+          namespace: job.metadata.namespace,
+          uid: job.metadata.uid,
+          ...(job.metadata.resourceVersion ? { resourceVersion: job.metadata.resourceVersion } : {}),
+        },
+      },
+    });
+    this.recent.set(key, {
+      name: created.metadata!.name!,
+      namespace: job.metadata.namespace,
+      count: 1,
+      at: now,
+    });
+    if (this.recent.size > 10_000) this.prune(now);
+  }
+
+  private prune(now: number): void {
+    for (const [key, value] of this.recent) if (now - value.at >= SERIES_WINDOW_MS) this.recent.delete(key);
+  }
+}

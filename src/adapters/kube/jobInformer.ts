@@ -1,0 +1,133 @@
+// The Drmaa2Job informer, supervised. client-node's informer lists, caches and watches, but stops for good
+// on any watch error other than 410 (operator-notes A5): this restarts it after a jittered back-off and
+// then re-enqueues every cached key, and re-enqueues everything periodically (full resync).
+import {
+  makeInformer,
+  type CustomObjectsApi,
+  type Informer,
+  type KubeConfig,
+  type KubernetesObject,
+  type ObjectCache,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { GROUP, PLURAL, VERSION, type Drmaa2Job } from '../../api/drmaa2job.js';
+import type { JobWatch } from '../../ports/jobWatch.js';
+
+export interface JobInformerOptions {
+  kubeConfig: KubeConfig;
+  api: CustomObjectsApi;
+  namespace?: string;
+  logger: Logger;
+  resyncPeriodMs?: number;
+  random?: () => number;
+}
+
+/** Custom objects arrive as plain JSON; they are Drmaa2Jobs by the informer's path. */
+type Drmaa2JobObject = KubernetesObject;
+
+export function keyOf(job: { metadata?: { namespace?: string; name?: string } }): string {
+  return `${job.metadata?.namespace ?? ''}/${job.metadata?.name ?? ''}`;
+}
+
+export class JobInformer implements JobWatch {
+  private readonly informer: Informer<Drmaa2JobObject> & ObjectCache<Drmaa2JobObject>;
+  private readonly handlers: ((key: string) => void)[] = [];
+  private synced = false;
+  private stopped = true;
+  private restarts = 0;
+  private seen = Date.now();
+  private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  private resyncTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly random: () => number;
+
+  constructor(private readonly opts: JobInformerOptions) {
+    this.random = opts.random ?? Math.random;
+    const { api, namespace } = opts;
+    const path = namespace
+      ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`
+      : `/apis/${GROUP}/${VERSION}/${PLURAL}`;
+    const list = () =>
+      (namespace
+        ? api.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL })
+        : api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as never;
+    this.informer = makeInformer<Drmaa2JobObject>(opts.kubeConfig, path, list);
+    const emit = (obj: Drmaa2JobObject) => {
+      this.seen = Date.now();
+      this.enqueue(keyOf(obj));
+    };
+    this.informer.on('add', emit);
+    this.informer.on('update', emit);
+    this.informer.on('delete', emit);
+    this.informer.on('connect', () => {
+      this.seen = Date.now();
+    });
+    this.informer.on('error', (err: unknown) => this.onError(err));
+  }
+
+  onKey(handler: (key: string) => void): void {
+    this.handlers.push(handler);
+  }
+
+  private enqueue(key: string): void {
+    for (const handler of this.handlers) handler(key);
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.informer.start();
+    this.synced = true;
+    this.seen = Date.now();
+    this.resyncTimer ??= setInterval(() => this.resync(), this.opts.resyncPeriodMs ?? 600_000);
+    this.resyncTimer.unref?.();
+  }
+
+  private resync(): void {
+    for (const key of this.keys()) this.enqueue(key);
+  }
+
+  private onError(err: unknown): void {
+    if (this.stopped) return;
+    const delay = Math.min(30_000, 1000 * 2 ** Math.min(this.restarts, 5)) * (0.8 + 0.4 * this.random());
+    this.restarts++;
+    this.opts.logger.warn(
+      { err: (err as Error)?.message ?? String(err), retryInMs: Math.round(delay) },
+      'watch failed; restarting',
+    );
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      if (this.stopped) return;
+      this.informer.start().then(
+        () => {
+          this.restarts = 0;
+          this.seen = Date.now();
+          this.resync();
+        },
+        (e: unknown) => this.onError(e),
+      );
+    }, delay);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    clearInterval(this.resyncTimer);
+    this.resyncTimer = undefined;
+    void this.informer.stop();
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  keys(): string[] {
+    return this.informer.list().map(keyOf);
+  }
+
+  get(namespace: string, name: string): Drmaa2Job | undefined {
+    return this.informer.get(name, namespace) as Drmaa2Job | undefined;
+  }
+
+  lastSeen(): number {
+    return this.seen;
+  }
+}
