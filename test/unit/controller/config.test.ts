@@ -1,0 +1,143 @@
+// The controller's configuration: flags over their environment twins, defaults, and start-up errors that
+// name the flag to fix.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ENV_TWINS, parseConfig, parseDuration } from '../../../src/controller/config.js';
+
+const REQUIRED = { project: 'proj', location: 'us-central1' };
+
+function ok(flags: Parameters<typeof parseConfig>[0], env: Record<string, string> = {}) {
+  const result = parseConfig(flags, env);
+  assert.ok(result.ok, JSON.stringify(result));
+  return result.config;
+}
+
+function errors(flags: Parameters<typeof parseConfig>[0], env: Record<string, string> = {}): string[] {
+  const result = parseConfig(flags, env);
+  assert.equal(result.ok, false);
+  return result.ok ? [] : result.errors;
+}
+
+describe('parseDuration', () => {
+  for (const [text, ms] of [
+    ['10s', 10_000],
+    ['500ms', 500],
+    ['1m30s', 90_000],
+    ['2h', 7_200_000],
+    ['1.5s', 1500],
+    ['15', 15_000],
+  ] as const) {
+    it(`${text} is ${ms} ms`, () => assert.equal(parseDuration(text), ms));
+  }
+  for (const text of ['', 'ten seconds', '10x', 's', '-5s']) {
+    it(`${JSON.stringify(text)} is not a duration`, () => assert.equal(parseDuration(text), undefined));
+  }
+});
+
+describe('parseConfig', () => {
+  it('defaults', () => {
+    const config = ok(REQUIRED);
+    assert.equal(config.project, 'proj');
+    assert.equal(config.location, 'us-central1');
+    assert.equal(config.session, 'default');
+    assert.equal(config.namespace, undefined);
+    assert.equal(config.pollIntervalMs, 10_000);
+    assert.equal(config.concurrency, 4);
+    assert.equal(config.leaderElect, false);
+    assert.equal(config.metricsAddr, ':8080');
+    assert.equal(config.healthAddr, ':8081');
+    assert.equal(config.logLevel, 'info');
+  });
+
+  it('every flag has an environment twin', () => {
+    const env = {
+      DRMAA2_PROJECT: 'p2',
+      DRMAA2_LOCATION: 'europe-west4',
+      DRMAA2_SESSION: 'prod',
+      DRMAA2_NAMESPACE: 'genomics',
+      DRMAA2_POLL_INTERVAL: '30s',
+      DRMAA2_CONCURRENCY: '8',
+      DRMAA2_LEADER_ELECT: 'true',
+      DRMAA2_LEASE_NAMESPACE: 'ops',
+      DRMAA2_METRICS_ADDR: '127.0.0.1:9090',
+      DRMAA2_HEALTH_ADDR: '127.0.0.1:9091',
+      DRMAA2_LOG_LEVEL: 'debug',
+    };
+    const config = ok({}, env);
+    assert.deepEqual(
+      {
+        project: config.project,
+        location: config.location,
+        session: config.session,
+        namespace: config.namespace,
+        pollIntervalMs: config.pollIntervalMs,
+        concurrency: config.concurrency,
+        leaderElect: config.leaderElect,
+        leaseNamespace: config.leaseNamespace,
+        metricsAddr: config.metricsAddr,
+        healthAddr: config.healthAddr,
+        logLevel: config.logLevel,
+      },
+      {
+        project: 'p2',
+        location: 'europe-west4',
+        session: 'prod',
+        namespace: 'genomics',
+        pollIntervalMs: 30_000,
+        concurrency: 8,
+        leaderElect: true,
+        leaseNamespace: 'ops',
+        metricsAddr: '127.0.0.1:9090',
+        healthAddr: '127.0.0.1:9091',
+        logLevel: 'debug',
+      },
+    );
+    for (const name of Object.keys(env)) assert.ok(Object.values(ENV_TWINS).includes(name), name);
+  });
+
+  it('a flag wins over its environment twin', () => {
+    const config = ok(
+      { ...REQUIRED, session: 'flag', pollInterval: '5s' },
+      { DRMAA2_SESSION: 'env', DRMAA2_POLL_INTERVAL: '1m' },
+    );
+    assert.equal(config.session, 'flag');
+    assert.equal(config.pollIntervalMs, 5000);
+  });
+
+  it('missing project and location without an emulator: errors naming the flags and variables', () => {
+    const found = errors({});
+    assert.equal(found.length, 2);
+    assert.match(found[0]!, /--project.*DRMAA2_PROJECT/);
+    assert.match(found[1]!, /--location.*DRMAA2_LOCATION/);
+  });
+
+  it('with BATCH_EMULATOR_HOST project and location may be left out', () => {
+    const config = ok(
+      {},
+      { BATCH_EMULATOR_HOST: '127.0.0.1:7777', STORAGE_EMULATOR_HOST: 'http://127.0.0.1:4443' },
+    );
+    assert.ok(config.project);
+    assert.ok(config.location);
+    assert.equal(config.batchEmulatorHost, '127.0.0.1:7777');
+    assert.equal(config.storageEmulatorHost, 'http://127.0.0.1:4443');
+  });
+
+  it('rejects values that cannot work, each with its own message', () => {
+    assert.match(errors({ ...REQUIRED, pollInterval: 'often' })[0]!, /--poll-interval/);
+    assert.match(errors({ ...REQUIRED, pollInterval: '0s' })[0]!, /--poll-interval/);
+    assert.match(errors({ ...REQUIRED, concurrency: '0' })[0]!, /--concurrency/);
+    assert.match(errors({ ...REQUIRED, concurrency: '2.5' })[0]!, /--concurrency/);
+    assert.match(errors({ ...REQUIRED, session: 'Not A Label' })[0]!, /--session/);
+    assert.match(errors({ ...REQUIRED, logLevel: 'loud' })[0]!, /--log-level/);
+  });
+
+  it('leader election from the flag, or from the variable as true/1', () => {
+    assert.equal(ok({ ...REQUIRED, leaderElect: true }).leaderElect, true);
+    assert.equal(ok(REQUIRED, { DRMAA2_LEADER_ELECT: '1' }).leaderElect, true);
+    assert.equal(ok(REQUIRED, { DRMAA2_LEADER_ELECT: 'false' }).leaderElect, false);
+  });
+
+  it('the lease namespace defaults to the pod namespace', () => {
+    assert.equal(ok(REQUIRED, { POD_NAMESPACE: 'drmaa2' }).leaseNamespace, 'drmaa2');
+  });
+});

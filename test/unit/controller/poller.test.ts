@@ -1,0 +1,220 @@
+// The session poller: one paged list per interval, only changed resources enqueued, ended jobs leave the
+// poll set, and its memory spares the reconciler's GetJob.
+import { beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import type { BatchJobState, Job } from '../../../src/api/batch.js';
+import { LABEL_NAME, LABEL_NAMESPACE, LABEL_SESSION } from '../../../src/api/drmaa2job.js';
+import { SessionPoller, activeJobsFilter, keyOfJob } from '../../../src/controller/poller.js';
+import type { JobPage, ListJobsQuery } from '../../../src/ports/batchJobs.js';
+import { compileFilter } from '../../../src/emulator/filter.js';
+import { FakeBatchJobs, batchError } from '../../support/fakes/fakeBatchJobs.js';
+import { FakeClock } from '../../support/fakes/fakeClock.js';
+
+const PARENT = 'projects/p/locations/l';
+const INTERVAL = 10_000;
+
+/** FakeBatchJobs whose list understands Batch's full filter syntax (OR, parentheses), via the emulator's
+ * filter. */
+class ListingBatch extends FakeBatchJobs {
+  readonly lists: ListJobsQuery[] = [];
+
+  override async listJobs(query: ListJobsQuery): Promise<JobPage> {
+    this.lists.push(query);
+    const failure = this.nextListFailure;
+    this.nextListFailure = undefined;
+    if (failure) throw failure;
+    const matches = compileFilter(query.filter ?? '');
+    const all = this.names()
+      .map((name) => this.job(name)!)
+      .filter((job) => job.name!.startsWith(`${query.parent}/jobs/`) && matches(job));
+    const start = query.pageToken ? Number(query.pageToken) : 0;
+    const size = query.pageSize ?? 50;
+    const next = start + size < all.length ? String(start + size) : undefined;
+    return { jobs: all.slice(start, start + size), ...(next ? { nextPageToken: next } : {}) };
+  }
+
+  nextListFailure: Error | undefined;
+}
+
+let batch: ListingBatch;
+let clock: FakeClock;
+let enqueued: string[];
+let poller: SessionPoller;
+
+function addJob(id: string, state: BatchJobState, session = 'prod'): string {
+  const name = `${PARENT}/jobs/${id}`;
+  batch.put({
+    name,
+    labels: { [LABEL_SESSION]: session, [LABEL_NAMESPACE]: 'team', [LABEL_NAME]: id },
+    status: { state },
+    updateTime: clock.now().toISOString(),
+  });
+  return name;
+}
+
+function newPoller(pageSize = 50): SessionPoller {
+  return new SessionPoller({
+    batch,
+    parent: PARENT,
+    session: 'prod',
+    intervalMs: INTERVAL,
+    clock,
+    pageSize,
+    enqueue: (key) => enqueued.push(key),
+    logger: pino({ level: 'silent' }),
+  });
+}
+
+beforeEach(() => {
+  clock = new FakeClock({ start: '2025-01-01T00:00:00Z', auto: false });
+  batch = new ListingBatch({ now: () => clock.now() });
+  enqueued = [];
+  poller = newPoller();
+});
+
+describe('activeJobsFilter', () => {
+  it('selects the session and the states in which a job can still change', () => {
+    const filter = activeJobsFilter('prod');
+    assert.match(filter, /^labels\.drmaa2session="prod" AND \(/);
+    const matches = compileFilter(filter);
+    const job = (state: BatchJobState, session = 'prod'): Job => ({
+      labels: { drmaa2session: session },
+      status: { state },
+    });
+    for (const state of ['QUEUED', 'SCHEDULED', 'RUNNING', 'CANCELLATION_IN_PROGRESS'] as const) {
+      assert.ok(matches(job(state)), state);
+    }
+    for (const state of ['SUCCEEDED', 'FAILED', 'CANCELLED'] as const) assert.ok(!matches(job(state)), state);
+    assert.ok(!matches(job('RUNNING', 'other')));
+  });
+
+  it('keyOfJob reads the resource key from the labels', () => {
+    assert.equal(keyOfJob({ labels: { [LABEL_NAMESPACE]: 'ns', [LABEL_NAME]: 'n' } }), 'ns/n');
+    assert.equal(keyOfJob({ labels: {} }), undefined);
+  });
+});
+
+describe('SessionPoller.pollOnce', () => {
+  it('enqueues every active job at first sight, then only what changed', async () => {
+    addJob('a', 'QUEUED');
+    const b = addJob('b', 'RUNNING');
+    await poller.pollOnce();
+    assert.deepEqual(enqueued.sort(), ['team/a', 'team/b']);
+    enqueued = [];
+    await poller.pollOnce();
+    assert.deepEqual(enqueued, [], 'nothing changed, nothing enqueued');
+    clock.advance(1000);
+    batch.setState(b, 'CANCELLATION_IN_PROGRESS');
+    await poller.pollOnce();
+    assert.deepEqual(enqueued, ['team/b']);
+  });
+
+  it('ignores jobs of other sessions and ended jobs', async () => {
+    addJob('mine', 'RUNNING');
+    addJob('theirs', 'RUNNING', 'other');
+    addJob('old', 'SUCCEEDED');
+    await poller.pollOnce();
+    assert.deepEqual(enqueued, ['team/mine']);
+    assert.equal(poller.size(), 1);
+  });
+
+  it('a job that ended is enqueued once more, then leaves the poll set', async () => {
+    const a = addJob('a', 'RUNNING');
+    addJob('b', 'RUNNING');
+    await poller.pollOnce();
+    enqueued = [];
+    clock.advance(1000);
+    batch.setState(a, 'SUCCEEDED');
+    await poller.pollOnce();
+    assert.deepEqual(enqueued, ['team/a']);
+    assert.equal(poller.size(), 1);
+    assert.equal(poller.get(a), undefined, 'no stale view of an ended job');
+    enqueued = [];
+    await poller.pollOnce();
+    assert.deepEqual(enqueued, []);
+  });
+
+  it('follows every page: list calls per poll equal the pages, never one per job', async () => {
+    poller = newPoller(2);
+    for (let i = 0; i < 5; i++) addJob(`j${i}`, 'RUNNING');
+    assert.equal(await poller.pollOnce(), 3);
+    assert.equal(batch.lists.length, 3);
+    assert.equal(enqueued.length, 5);
+    assert.deepEqual(
+      batch.lists.map((q) => q.pageToken),
+      [undefined, '2', '4'],
+    );
+    assert.ok(batch.lists.every((q) => q.filter === activeJobsFilter('prod') && q.parent === PARENT));
+    assert.equal(batch.callsOf('getJob').length, 0);
+    await poller.pollOnce();
+    assert.equal(batch.lists.length, 6);
+  });
+
+  it('serves the newest view of a job to the reconciler', async () => {
+    const a = addJob('a', 'QUEUED');
+    await poller.pollOnce();
+    assert.equal(poller.get(a)?.status?.state, 'QUEUED');
+    clock.advance(1000);
+    batch.setState(a, 'RUNNING');
+    await poller.pollOnce();
+    assert.equal(poller.get(a)?.status?.state, 'RUNNING');
+  });
+
+  it('remember: a fresher job read by the reconciler is kept and not reported again', async () => {
+    const a = addJob('a', 'QUEUED');
+    await poller.pollOnce();
+    enqueued = [];
+    clock.advance(1000);
+    batch.setState(a, 'RUNNING');
+    poller.remember(batch.job(a)!);
+    assert.equal(poller.get(a)?.status?.state, 'RUNNING');
+    await poller.pollOnce();
+    assert.deepEqual(enqueued, [], 'the reconciler already saw this change');
+  });
+
+  it('remember: an older snapshot never replaces a newer one', async () => {
+    const a = addJob('a', 'QUEUED');
+    const old = batch.job(a)!;
+    clock.advance(1000);
+    batch.setState(a, 'RUNNING');
+    await poller.pollOnce();
+    poller.remember(old);
+    assert.equal(poller.get(a)?.status?.state, 'RUNNING');
+  });
+
+  it('remember: an ended job is dropped', async () => {
+    const a = addJob('a', 'RUNNING');
+    await poller.pollOnce();
+    clock.advance(1000);
+    batch.setState(a, 'FAILED');
+    poller.remember(batch.job(a)!);
+    assert.equal(poller.get(a), undefined);
+    assert.equal(poller.size(), 0);
+  });
+});
+
+describe('SessionPoller.start', () => {
+  const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('polls once per interval until stopped, and survives a failed list', async () => {
+    addJob('a', 'RUNNING');
+    batch.nextListFailure = batchError('Unavailable');
+    poller.start();
+    await flush();
+    assert.equal(batch.lists.length, 1);
+    assert.deepEqual(enqueued, [], 'the failed poll enqueued nothing');
+    clock.advance(INTERVAL);
+    await flush();
+    assert.equal(batch.lists.length, 2);
+    assert.deepEqual(enqueued, ['team/a']);
+    clock.advance(INTERVAL);
+    await flush();
+    assert.equal(batch.lists.length, 3);
+    await poller.stop();
+    clock.advance(INTERVAL * 3);
+    await flush();
+    assert.equal(batch.lists.length, 3, 'no polls after stop');
+    assert.equal(poller.size(), 0, 'a stopped poller forgets');
+  });
+});
