@@ -72,7 +72,8 @@ export default tseslint.config(
                 'net',
                 'child_process',
               ],
-              message: 'src/translate is pure: it imports only src/api, itself and computation-only modules (node:crypto).',
+              message:
+                'src/translate is pure: it imports only src/api, itself and computation-only modules (node:crypto).',
             },
           ],
         },
@@ -122,7 +123,8 @@ export default tseslint.config(
           patterns: [
             {
               regex: '/(controller|tracker)/|/adapters/(?!batch/wireForm\\.js$)',
-              message: 'The emulator stands alone (it may use src/api types and the Batch wire form conversion).',
+              message:
+                'The emulator stands alone (it may use src/api types and the Batch wire form conversion).',
             },
           ],
         },
