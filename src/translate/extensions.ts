@@ -1,0 +1,102 @@
+// The Batch-specific DRMAA2 extensions (extension.extensionList), parsed strictly: a value that does not
+// parse is a path-qualified error, where the original library silently fell back to a default.
+import type { SpecError, Warning } from './specError.js';
+
+export interface Extensions {
+  prolog?: string;
+  epilog?: string;
+  spot: boolean;
+  accelerator?: { type: string; count: number };
+  tasksPerNode: number;
+  dockerOptions?: string;
+  secretEnv?: Record<string, string>;
+}
+
+const KNOWN = new Set([
+  'prolog',
+  'epilog',
+  'spot',
+  'accelerators',
+  'tasks_per_node',
+  'docker_options',
+  'secret_env',
+]);
+const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+export function parseExtensions(
+  list: Record<string, string> | undefined,
+  path: string,
+  errors: SpecError[],
+  warnings: Warning[],
+): Extensions {
+  const out: Extensions = { spot: false, tasksPerNode: 1 };
+  for (const [key, value] of Object.entries(list ?? {})) {
+    const at = `${path}.${key}`;
+    if (typeof value !== 'string') {
+      errors.push({ path: at, message: `expected a string, got ${typeof value}` });
+      continue;
+    }
+    if (!KNOWN.has(key)) {
+      warnings.push({
+        path: at,
+        message: 'unknown extension for Google Batch: ignored (it stays in DRMAA2_JOB_TEMPLATE)',
+      });
+      continue;
+    }
+    switch (key) {
+      case 'prolog':
+        out.prolog = value;
+        break;
+      case 'epilog':
+        out.epilog = value;
+        break;
+      case 'spot':
+        if (TRUE.has(value)) out.spot = true;
+        else if (!FALSE.has(value))
+          errors.push({ path: at, message: `expected a boolean (true/false), got ${JSON.stringify(value)}` });
+        break;
+      case 'accelerators': {
+        const match = /^([1-9]\d*)\*([^*]+)$/.exec(value);
+        if (!match) errors.push({ path: at, message: `expected N*type, got ${JSON.stringify(value)}` });
+        else out.accelerator = { count: Number(match[1]), type: match[2]! };
+        break;
+      }
+      case 'tasks_per_node':
+        if (!/^[1-9]\d*$/.test(value))
+          errors.push({ path: at, message: `expected a positive integer, got ${JSON.stringify(value)}` });
+        else out.tasksPerNode = Number(value);
+        break;
+      case 'docker_options':
+        out.dockerOptions = value;
+        break;
+      case 'secret_env':
+        out.secretEnv = parseSecretEnv(value, at, errors);
+        break;
+    }
+  }
+  return out;
+}
+
+function parseSecretEnv(value: string, at: string, errors: SpecError[]): Record<string, string> | undefined {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) {
+    errors.push({
+      path: at,
+      message: 'expected base64 of a JSON object {"ENV_NAME": "projects/p/secrets/s/versions/v"}',
+    });
+    return undefined;
+  }
+  try {
+    const parsed = JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as unknown;
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    const entries = Object.entries(parsed as Record<string, unknown>);
+    if (entries.some(([, v]) => typeof v !== 'string')) throw new Error('values must be strings');
+    return Object.fromEntries(entries) as Record<string, string>;
+  } catch (err) {
+    errors.push({
+      path: at,
+      message: `expected base64 of a JSON object of Secret Manager paths: ${(err as Error).message}`,
+    });
+    return undefined;
+  }
+}
