@@ -1,0 +1,486 @@
+// One reconcile of one Drmaa2Job: a numbered decision ladder, level-triggered and idempotent. Each pass
+// reads the resource and the Batch job, moves one step, writes at most one status patch, and says when to
+// look again. It never relies on having seen an event, so a pass that crashes anywhere is simply repeated.
+import type { Logger } from 'pino';
+import type { Job, Task } from '../api/batch.js';
+import { FINALIZER, LABEL_UID, type Drmaa2Job, type Drmaa2JobStatus } from '../api/drmaa2job.js';
+import type { BatchJobs } from '../ports/batchJobs.js';
+import type { Buckets } from '../ports/buckets.js';
+import type { Clock } from '../ports/clock.js';
+import { isBatchError, isKubeError } from '../ports/errors.js';
+import type { EventSink } from '../ports/eventSink.js';
+import type { KubeStore } from '../ports/kubeStore.js';
+import { jobStateOf, taskCountsOf, translateSpec, type Submission } from '../translate/index.js';
+import {
+  isTerminal,
+  nextStatus,
+  resynced,
+  statusPatch,
+  withSyncProblem,
+  type ArrayLayout,
+  type Phase,
+  type SyncProblem,
+} from '../translate/status.js';
+import { transitionEvents } from './events.js';
+import type { JobCache } from './poller.js';
+import { syncProblemOf, StageOutError, TerminalError } from './problems.js';
+import type { Reconcile, ReconcileResult } from './runner.js';
+
+export { TerminalError } from './problems.js';
+export type { JobCache } from './poller.js';
+
+export interface ReconcilerConfig {
+  project: string;
+  location: string;
+  session: string;
+  pollIntervalMs: number;
+  /** Fraction of the poll interval added at random to each requeue, so resyncs spread out. Default 0.1. */
+  requeueJitter?: number;
+}
+
+/** The part of the controller's metrics the reconciler feeds. */
+export interface ReconcilerMetrics {
+  submitLatency(seconds: number): void;
+}
+
+export interface ReconcilerDeps {
+  store: KubeStore;
+  batch: BatchJobs;
+  buckets: Buckets;
+  events: EventSink;
+  clock: Clock;
+  config: ReconcilerConfig;
+  logger: Logger;
+  metrics?: ReconcilerMetrics;
+  jobCache?: JobCache;
+  /** Random source for the requeue jitter (tests pass a constant). */
+  random?: () => number;
+}
+
+export type { Reconcile, ReconcileResult } from './runner.js';
+
+/** How soon to look again while a deletion waits for Batch to cancel or delete the job. */
+const DELETE_POLL_MS = 2000;
+/** A status write that met a newer resourceVersion is retried once the watch delivered the newer object,
+ * which takes a moment; retrying at once would only conflict again. */
+const CONFLICT_REQUEUE_MS = 200;
+const ACTIVE_BATCH_STATES: ReadonlySet<string> = new Set([
+  'STATE_UNSPECIFIED',
+  'QUEUED',
+  'SCHEDULED',
+  'RUNNING',
+]);
+
+function jobNameOf(request: { parent: string; jobId: string }): string {
+  return `${request.parent}/jobs/${request.jobId}`;
+}
+
+function parseKey(key: string): [string, string] {
+  const parts = key.split('/');
+  if (parts.length !== 2 || !parts[0] || !parts[1])
+    throw new TerminalError(`malformed key ${JSON.stringify(key)}`);
+  return [parts[0], parts[1]];
+}
+
+/** The array layout of a submitted job, from its spec and status alone (no translation needed). */
+function layoutOf(resource: Drmaa2Job): ArrayLayout | undefined {
+  const array = resource.spec.array;
+  if (!array) return undefined;
+  const step = array.step ?? 1;
+  const indexes: number[] = [];
+  for (let i = array.begin; i <= array.end && step > 0; i += step) indexes.push(i);
+  const perElement = (resource.status?.array?.jobs?.length ?? 0) > 0;
+  return { begin: array.begin, step, indexes, mode: perElement ? 'perElement' : 'native' };
+}
+
+/** The Batch jobs a submitted resource's status names. */
+function recordedJobs(status: Drmaa2JobStatus | undefined): string[] {
+  const elements = status?.array?.jobs?.map((j) => j.name) ?? [];
+  if (elements.length > 0) return elements;
+  return status?.batchJob?.name ? [status.batchJob.name] : [];
+}
+
+function sameCounts(a: ReturnType<typeof taskCountsOf>, b: Drmaa2JobStatus['tasks']): boolean {
+  return (
+    b !== undefined &&
+    a.total === b.total &&
+    a.pending === b.pending &&
+    a.running === b.running &&
+    a.succeeded === b.succeeded &&
+    a.failed === b.failed
+  );
+}
+
+/** Builds the reconcile function for one controller. Dependencies are ports, so tests run it in memory. */
+export function createReconciler(deps: ReconcilerDeps): Reconcile {
+  const { store, batch, events, clock, config } = deps;
+  const random = deps.random ?? Math.random;
+
+  function pollAgain(): ReconcileResult {
+    const jitter = config.requeueJitter ?? 0.1;
+    return { requeueAfterMs: Math.round(config.pollIntervalMs * (1 + jitter * random())) };
+  }
+
+  function translate(resource: Drmaa2Job) {
+    const { namespace, name, uid } = resource.metadata;
+    return translateSpec(resource.spec, {
+      project: config.project,
+      location: config.location,
+      session: config.session,
+      owner: { namespace, name, uid },
+    });
+  }
+
+  /** Every Batch job the resource has or may have: those its status names, and those its spec derives
+   * (a crash between create and status write leaves a job the status does not name yet). */
+  function allJobNames(resource: Drmaa2Job): string[] {
+    const names = new Set(recordedJobs(resource.status));
+    const result = translate(resource);
+    if (result.ok) for (const request of result.submission.requests) names.add(jobNameOf(request));
+    return [...names];
+  }
+
+  async function getJob(name: string): Promise<Job | undefined> {
+    try {
+      const job = await batch.getJob(name);
+      deps.jobCache?.remember(job);
+      return job;
+    } catch (err) {
+      if (isBatchError(err, 'NotFound')) return undefined;
+      throw err;
+    }
+  }
+
+  /** The newest cheap view: the poller's memory when it knows the job, else GetJob. */
+  async function readJob(name: string, fresh: boolean): Promise<Job | undefined> {
+    const cached = fresh ? undefined : deps.jobCache?.get(name);
+    return cached ?? getJob(name);
+  }
+
+  /** The newest copy of each resource in a pass (one pass per key at a time), so that a failing pass
+   * reports its problem against the resourceVersion it last wrote. */
+  const latest = new Map<string, Drmaa2Job>();
+
+  function track(resource: Drmaa2Job): Drmaa2Job {
+    latest.set(`${resource.metadata.namespace}/${resource.metadata.name}`, resource);
+    return resource;
+  }
+
+  /** Writes the difference between the resource's status and `status` as one patch (none when equal). */
+  async function writeStatus(resource: Drmaa2Job, status: Drmaa2JobStatus): Promise<Drmaa2Job> {
+    const patch = statusPatch(resource.status, status);
+    if (!patch) return resource;
+    return track(await store.patchStatus(resource, patch));
+  }
+
+  /** Computes the next status for `phase`, writes it, and records the transition. */
+  async function apply(resource: Drmaa2Job, phase: Phase, log: Logger): Promise<Drmaa2Job> {
+    const status = nextStatus({ resource, phase, now: clock.now() });
+    const updated = await writeStatus(resource, status);
+    for (const event of transitionEvents(resource.status, status)) events.emit(updated, event);
+    if (resource.status?.state !== status.state || resource.status?.subState !== status.subState) {
+      log.info({ state: status.state, subState: status.subState }, 'Drmaa2Job state changed');
+    }
+    return updated;
+  }
+
+  /** Best effort: shows why no progress is made (Synced=False), then lets the error back off. */
+  async function reportProblem(resource: Drmaa2Job, problem: SyncProblem, log: Logger): Promise<void> {
+    const previous = resource.status?.conditions?.find((c) => c.type === 'Synced');
+    const status = resource.status?.state
+      ? withSyncProblem(resource, problem, clock.now())
+      : nextStatus({ resource, phase: { kind: 'pending' }, now: clock.now(), syncProblem: problem });
+    try {
+      await writeStatus(resource, status);
+    } catch (err) {
+      log.debug({ err: (err as Error).message }, 'Could not record the sync problem');
+    }
+    if (previous?.reason !== problem.reason || previous.status !== 'False') {
+      const note = `${problem.reason}: ${problem.message}`.slice(0, 1000);
+      const reason =
+        problem.reason === 'StorageError' || problem.reason === 'KubeError' ? problem.reason : 'BatchError';
+      events.emit(resource, { type: 'Warning', reason, action: 'Sync', note });
+    }
+  }
+
+  // 2) Deleting: apply the deletion policy, then remove the finalizer so the resource can go.
+  async function finalize(resource: Drmaa2Job, log: Logger): Promise<ReconcileResult> {
+    const finalizers = resource.metadata.finalizers ?? [];
+    if (!finalizers.includes(FINALIZER)) return {};
+    if (resource.spec.deletionPolicy !== 'Orphan') {
+      const pending = await deleteBatchJobs(allJobNames(resource), log);
+      if (pending) return { requeueAfterMs: Math.min(DELETE_POLL_MS, config.pollIntervalMs) };
+    }
+    await store.setFinalizers(
+      resource,
+      finalizers.filter((f) => f !== FINALIZER),
+    );
+    log.info({ deletionPolicy: resource.spec.deletionPolicy ?? 'Delete' }, 'Finalizer removed');
+    return {};
+  }
+
+  /** Moves each Batch job one step towards gone: cancel if active, else delete. True while any exists. */
+  async function deleteBatchJobs(names: string[], log: Logger): Promise<boolean> {
+    let pending = false;
+    for (const name of names) {
+      const job = await getJob(name);
+      if (!job) continue;
+      pending = true;
+      const state = job.status?.state ?? 'STATE_UNSPECIFIED';
+      if (ACTIVE_BATCH_STATES.has(state)) {
+        await ignoring('FailedPrecondition', () => batch.cancelJob(name));
+        log.info({ batchJob: name }, 'Batch job cancelled before deletion');
+      } else if (state !== 'CANCELLATION_IN_PROGRESS' && state !== 'DELETION_IN_PROGRESS') {
+        await ignoring('FailedPrecondition', () => batch.deleteJob(name, 'Drmaa2Job deleted'));
+        log.info({ batchJob: name }, 'Batch job deletion requested');
+      }
+    }
+    return pending;
+  }
+
+  // 6) Stage-out buckets exist before the job that writes into them.
+  async function ensureBuckets(submission: Submission): Promise<void> {
+    for (const bucket of submission.buckets) {
+      try {
+        await deps.buckets.ensureBucket(bucket, config.project);
+      } catch (err) {
+        throw new StageOutError(bucket, err);
+      }
+    }
+  }
+
+  // 7) Create the Batch job(s) with deterministic IDs, adopting what an earlier pass created.
+  async function submit(resource: Drmaa2Job, submission: Submission, log: Logger): Promise<Phase> {
+    const jobs: Job[] = [];
+    let created = false;
+    for (const request of submission.requests) {
+      const name = jobNameOf(request);
+      try {
+        const job = await batch.createJob(request);
+        deps.jobCache?.remember(job);
+        jobs.push(job);
+        created = true;
+        log.info({ batchJob: name }, 'Batch job created');
+      } catch (err) {
+        if (isBatchError(err, 'InvalidArgument') || isBatchError(err, 'FailedPrecondition')) {
+          log.warn({ batchJob: name, err: err.message }, 'Batch rejected the job');
+          return { kind: 'rejected', message: `Batch rejected job ${request.jobId}: ${err.message}` };
+        }
+        if (!isBatchError(err, 'AlreadyExists')) throw err;
+        const existing = await getJob(name);
+        if (!existing) throw err;
+        if (existing.labels?.[LABEL_UID] !== resource.metadata.uid) {
+          log.warn({ batchJob: name }, 'Batch job ID taken by another resource');
+          return {
+            kind: 'conflict',
+            message: `Batch job ${name} already exists and does not belong to this resource (label ${LABEL_UID})`,
+          };
+        }
+        log.info({ batchJob: name }, 'Batch job adopted');
+        jobs.push(existing);
+      }
+    }
+    if (created) observeSubmitLatency(resource);
+    const tasks = await tasksOf(resource, jobs, submission.array);
+    return { kind: 'submitted', jobs, tasks, ...(submission.array ? { array: submission.array } : {}) };
+  }
+
+  function observeSubmitLatency(resource: Drmaa2Job): void {
+    const created = Date.parse(resource.metadata.creationTimestamp ?? '');
+    if (Number.isNaN(created)) return;
+    deps.metrics?.submitLatency(Math.max(0, (clock.now().getTime() - created) / 1000));
+  }
+
+  /** Tasks are listed only where the job itself does not say enough: when it ended (exit codes for
+   * jobInfo), and for a native array whose task counts moved since the last status (per-index results).
+   * Per-element arrays take their per-index results from the jobs' states, so only the job that speaks for
+   * the whole array (jobInfo) has its tasks listed, once all elements ended. */
+  async function tasksOf(
+    resource: Drmaa2Job,
+    jobs: Job[],
+    array?: ArrayLayout,
+  ): Promise<(Task[] | undefined)[]> {
+    const ended = jobs.map((job) => isTerminal(jobStateOf(job).state));
+    const wanted = jobs.map((job, i) => {
+      if (array?.mode === 'native') return ended[i] || !sameCounts(taskCountsOf(job), resource.status?.tasks);
+      return ended[i]!;
+    });
+    if (array?.mode === 'perElement') {
+      const failed = jobs.findIndex((job) => jobStateOf(job).state === 'Failed');
+      const speaker = failed >= 0 ? failed : jobs.length - 1;
+      wanted.fill(false);
+      if (ended.every(Boolean)) wanted[speaker] = true;
+    }
+    const tasks: (Task[] | undefined)[] = [];
+    for (const [i, job] of jobs.entries())
+      tasks.push(wanted[i] ? await batch.listTasks(job.name ?? '') : undefined);
+    return tasks;
+  }
+
+  // 8) terminate: cancel the Batch job(s) once; the record is kept and ends Failed.
+  async function terminate(resource: Drmaa2Job, names: string[], log: Logger): Promise<boolean> {
+    const subState = resource.status?.subState;
+    if (subState === 'CANCELLATION_IN_PROGRESS' || isTerminal(resource.status?.state)) return false;
+    let cancelled = false;
+    for (const name of names) {
+      const job = await readJob(name, false);
+      if (!job || !ACTIVE_BATCH_STATES.has(job.status?.state ?? 'STATE_UNSPECIFIED')) continue;
+      await ignoring('FailedPrecondition', () => batch.cancelJob(name));
+      cancelled = true;
+      log.info({ batchJob: name }, 'Batch job cancelled (terminate)');
+    }
+    return cancelled;
+  }
+
+  // 9) Observe: the Batch job(s) as they are now.
+  async function observe(resource: Drmaa2Job, names: string[], fresh: boolean): Promise<Phase> {
+    const jobs: Job[] = [];
+    for (const name of names) {
+      const job = await readJob(name, fresh);
+      if (!job) return { kind: 'lost' };
+      jobs.push(job);
+    }
+    const array = layoutOf(resource);
+    const tasks = await tasksOf(resource, jobs, array);
+    return { kind: 'submitted', jobs, tasks, ...(array ? { array } : {}) };
+  }
+
+  // 10) A finished job's Batch job goes after ttlSecondsAfterFinished; the resource and its status stay.
+  async function expire(resource: Drmaa2Job, log: Logger): Promise<ReconcileResult> {
+    const ttl = resource.spec.ttlSecondsAfterFinished;
+    const status = resource.status;
+    if (ttl === undefined || !status?.finishedAt || !status.batchJob || status.batchJob.deleted) return {};
+    const due = Date.parse(status.finishedAt) + ttl * 1000 - clock.now().getTime();
+    if (due > 0) return { requeueAfterMs: due };
+    for (const name of recordedJobs(status)) {
+      await ignoring('NotFound', () => batch.deleteJob(name, 'ttlSecondsAfterFinished'));
+    }
+    const updated = await writeStatus(resource, {
+      ...status,
+      batchJob: { ...status.batchJob, deleted: true },
+    });
+    events.emit(updated, {
+      type: 'Normal',
+      reason: 'BatchJobDeleted',
+      action: 'Delete',
+      note: `Batch job ${status.batchJob.name} deleted after ttlSecondsAfterFinished (${ttl}s)`,
+    });
+    log.info({ ttlSecondsAfterFinished: ttl }, 'Batch job deleted after its TTL');
+    return {};
+  }
+
+  /** A job that ended needs nothing from Batch any more (it left the poll set): only the record of the
+   * latest generation and the TTL. */
+  async function settleEnded(resource: Drmaa2Job, log: Logger): Promise<ReconcileResult> {
+    const updated = await writeStatus(resource, resynced(resource, clock.now()));
+    return expire(updated, log);
+  }
+
+  async function ladder(resource: Drmaa2Job, log: Logger): Promise<ReconcileResult> {
+    // 2) Deleting.
+    if (resource.metadata.deletionTimestamp) return finalize(resource, log);
+
+    // 3) The finalizer goes on before any Batch call.
+    const finalizers = resource.metadata.finalizers ?? [];
+    if (!finalizers.includes(FINALIZER)) {
+      resource = track(await store.setFinalizers(resource, [...finalizers, FINALIZER]));
+    }
+
+    const status = resource.status;
+    const current = status?.observedGeneration === resource.metadata.generation;
+    const names = recordedJobs(status);
+    if (isTerminal(status?.state) && status?.finishedAt) {
+      if (names.length > 0) return settleEnded(resource, log);
+      // Failed before submission (invalid spec, conflict, rejected, terminated): nothing is retried
+      // until the spec changes.
+      if (current) return {};
+    }
+
+    if (names.length === 0) return submitOrWait(resource, log);
+
+    // 8) terminate.
+    const cancelled = resource.spec.terminate ? await terminate(resource, names, log) : false;
+
+    // 9) Observe, write the next status.
+    const phase = await observe(resource, names, cancelled);
+    resource = await apply(resource, phase, log);
+
+    // 10) TTL of a job that just ended.
+    if (isTerminal(resource.status?.state)) return expire(resource, log);
+
+    // 11) Look again after the poll interval (the poller enqueues sooner when the Batch job changes).
+    return pollAgain();
+  }
+
+  async function submitOrWait(resource: Drmaa2Job, log: Logger): Promise<ReconcileResult> {
+    // 4) What only the controller can check: no Batch call, no retry until the spec changes.
+    const result = translate(resource);
+    if (!result.ok) {
+      log.warn({ fields: result.errors.map((e) => e.path) }, 'Drmaa2Job spec invalid');
+      await apply(resource, { kind: 'invalid', errors: result.errors }, log);
+      return {};
+    }
+    // 5) Held, terminated before submission, or waiting for its start time: nothing is submitted.
+    if (resource.spec.terminate) {
+      await apply(resource, { kind: 'terminated' }, log);
+      return {};
+    }
+    if (resource.spec.hold) {
+      await apply(resource, { kind: 'held' }, log);
+      return {};
+    }
+    const startTime = resource.spec.jobTemplate.startTime;
+    const wait = startTime ? Date.parse(startTime) - clock.now().getTime() : 0;
+    if (wait > 0) {
+      await apply(resource, { kind: 'waiting', until: startTime! }, log);
+      return { requeueAfterMs: wait };
+    }
+    // 6) and 7) Buckets, then the Batch job(s); status.batchJob is written right after.
+    await ensureBuckets(result.submission);
+    const phase = await submit(resource, result.submission, log);
+    const updated = await apply(resource, phase, log);
+    if (isTerminal(updated.status?.state)) return phase.kind === 'submitted' ? expire(updated, log) : {};
+    return pollAgain();
+  }
+
+  return async function reconcile(key: string): Promise<ReconcileResult> {
+    const [namespace, name] = parseKey(key);
+    // 1) Gone: nothing to do (the finalizer already cleaned up, or there was nothing to clean).
+    const resource = await store.get(namespace, name);
+    if (!resource) return {};
+    track(resource);
+    const log = deps.logger.child({
+      namespace,
+      name,
+      batchJob: resource.status?.batchJob?.name ?? '',
+    });
+    try {
+      return await ladder(resource, log);
+    } catch (err) {
+      if (isKubeError(err, 'Conflict')) {
+        log.debug('Drmaa2Job changed meanwhile; requeued');
+        return { requeueAfterMs: CONFLICT_REQUEUE_MS };
+      }
+      if (isKubeError(err, 'NotFound')) return {};
+      const problem = syncProblemOf(err);
+      if (problem) {
+        log.warn(
+          { reason: problem.reason, err: problem.message },
+          'Reconcile failed; retrying with back-off',
+        );
+        await reportProblem(latest.get(key) ?? resource, problem, log);
+      }
+      throw err;
+    } finally {
+      latest.delete(key);
+    }
+  };
+}
+
+async function ignoring(kind: 'NotFound' | 'FailedPrecondition', call: () => Promise<void>): Promise<void> {
+  try {
+    await call();
+  } catch (err) {
+    if (!isBatchError(err, kind)) throw err;
+  }
+}

@@ -1,0 +1,440 @@
+// The next status of a Drmaa2Job, computed purely from what the controller observed in one pass: the
+// resource, the phase it is in (held, waiting, invalid, submitted, ...), the Batch job(s) with their tasks,
+// and the time. The controller writes the difference as one merge patch, and nothing when there is none.
+import type { Job, Task } from '../api/batch.js';
+import type { JobInfo, JobState } from '../api/drmaa2.js';
+import type {
+  ArrayStatus,
+  BatchJobRef,
+  Condition,
+  Drmaa2Job,
+  Drmaa2JobStatus,
+  TaskCounts,
+} from '../api/drmaa2job.js';
+import { metaTime, setCondition, type ConditionUpdate, type Reason, type SyncProblem } from './conditions.js';
+
+export type { SyncProblem } from './conditions.js';
+import {
+  arrayResults,
+  formatIndexRanges,
+  formatSpecError,
+  jobInfoOf,
+  jobStateOf,
+  taskCountsOf,
+  type SpecError,
+} from './index.js';
+
+/** subState values the controller writes itself, when no Batch state applies (DESIGN §4). Every other
+ * subState is the Batch job's state name. */
+export const CONTROLLER_SUB_STATES = {
+  PENDING_SUBMISSION: 'Not submitted yet: waiting for spec.jobTemplate.startTime, or about to be created.',
+  HELD: 'spec.hold is true: not submitted (DRMAA2 QueuedHeld).',
+  INVALID_SPEC: 'The spec cannot be translated: Failed without a Batch job.',
+  JOB_NAME_CONFLICT: 'The Batch job ID belongs to another resource: Failed without a Batch job.',
+  BATCH_REJECTED: 'Batch rejected the create request: Failed without a Batch job.',
+  BATCH_JOB_LOST: 'The Batch job disappeared before it finished: Failed.',
+  TERMINATED: 'spec.terminate was set before submission: Failed without a Batch job.',
+} as const;
+
+/** How a native array or the per-element fallback maps Batch tasks/jobs to DRMAA2 array indexes. */
+export interface ArrayLayout {
+  begin: number;
+  step: number;
+  indexes: number[];
+  mode: 'native' | 'perElement';
+}
+
+/** Where the resource stands, as the controller found out in this pass. */
+export type Phase =
+  /** About to be submitted (or a call failed before the Batch job was created). */
+  | { kind: 'pending' }
+  | { kind: 'held' }
+  | { kind: 'waiting'; until: string }
+  | { kind: 'invalid'; errors: SpecError[] }
+  | { kind: 'conflict'; message: string }
+  | { kind: 'rejected'; message: string }
+  /** spec.terminate was set before anything was submitted. */
+  | { kind: 'terminated' }
+  /** The Batch job the status names is gone and never reported an end. */
+  | { kind: 'lost' }
+  | {
+      kind: 'submitted';
+      /** The Batch job(s): one, or one per element in the per-element array fallback (index order). */
+      jobs: Job[];
+      /** Tasks of each job, where the controller listed them (finished jobs, arrays whose counts moved). */
+      tasks?: (Task[] | undefined)[];
+      array?: ArrayLayout;
+    };
+
+export type SubmittedPhase = Extract<Phase, { kind: 'submitted' }>;
+
+export interface Observation {
+  resource: Drmaa2Job;
+  phase: Phase;
+  now: Date;
+  /** A call failed in this pass; the controller retries with back-off. */
+  syncProblem?: SyncProblem;
+  /** The Batch job was deleted after ttlSecondsAfterFinished; the status keeps its record. */
+  batchJobDeleted?: boolean;
+}
+
+const TERMINAL: ReadonlySet<JobState> = new Set(['Done', 'Failed']);
+
+export function isTerminal(state: JobState | undefined): boolean {
+  return state !== undefined && TERMINAL.has(state);
+}
+
+interface Outcome {
+  state: JobState;
+  subState: string;
+  updates: ConditionUpdate[];
+  fields: Partial<Drmaa2JobStatus>;
+}
+
+const NOT_ENDED: ConditionUpdate[] = [
+  { type: 'Complete', status: 'False', reason: 'NotSucceeded', message: 'The job has not ended.' },
+  { type: 'Failed', status: 'False', reason: 'NoFailure', message: 'The job has not failed.' },
+  { type: 'Finished', status: 'False', reason: 'InProgress', message: 'The job has not ended.' },
+];
+
+function ended(failedReason: Reason<'Failed'>, message: string): ConditionUpdate[] {
+  return [
+    { type: 'Complete', status: 'False', reason: 'NotSucceeded', message },
+    { type: 'Failed', status: 'True', reason: failedReason, message },
+    { type: 'Finished', status: 'True', reason: 'Failed', message },
+  ];
+}
+
+function notSubmitted(
+  state: JobState,
+  subState: string,
+  reason: Reason<'Submitted'>,
+  message: string,
+): Outcome {
+  return {
+    state,
+    subState,
+    updates: [
+      { type: 'Submitted', status: 'False', reason, message },
+      { type: 'Running', status: 'False', reason: 'NotRunning', message: 'The job has not been submitted.' },
+      ...NOT_ENDED,
+    ],
+    fields: {},
+  };
+}
+
+/** Failed before any Batch job existed: Submitted=False and Failed=True share the reason. */
+function failedUnsubmitted(
+  subState: string,
+  reason: 'InvalidSpec' | 'JobNameConflict' | 'BatchRejected' | 'Terminated',
+  message: string,
+): Outcome {
+  return {
+    state: 'Failed',
+    subState,
+    updates: [
+      { type: 'Submitted', status: 'False', reason, message },
+      { type: 'Running', status: 'False', reason: 'NotRunning', message: 'The job was not submitted.' },
+      ...ended(reason, message),
+    ],
+    fields: {},
+  };
+}
+
+function lostOutcome(previous: Drmaa2JobStatus): Outcome {
+  const name = previous.batchJob?.name ?? 'the Batch job';
+  const message = `Batch job ${name} disappeared before it finished.`;
+  return {
+    state: 'Failed',
+    subState: 'BATCH_JOB_LOST',
+    updates: [
+      { type: 'Submitted', status: 'True', reason: 'BatchJobCreated', message: `Batch job ${name}` },
+      { type: 'Running', status: 'False', reason: 'NotRunning', message },
+      ...ended('BatchJobLost', message),
+    ],
+    fields: {},
+  };
+}
+
+function refOf(job: Job, previous?: BatchJobRef): BatchJobRef {
+  const uid = job.uid ?? (previous?.name === job.name ? previous?.uid : undefined);
+  return { name: job.name ?? '', ...(uid ? { uid } : {}) };
+}
+
+function sumCounts(counts: TaskCounts[]): TaskCounts {
+  const total: TaskCounts = { total: 0, pending: 0, running: 0, succeeded: 0, failed: 0 };
+  for (const c of counts) {
+    total.total += c.total;
+    total.pending += c.pending;
+    total.running += c.running;
+    total.succeeded += c.succeeded;
+    total.failed += c.failed;
+  }
+  return total;
+}
+
+/** The DRMAA2 state of several Batch jobs taken together (the per-element array fallback): running while
+ * any element runs or some have ended and others not, ended when all ended, failed if any failed. */
+export function combinedState(states: readonly JobState[]): JobState {
+  if (states.length === 0) return 'Undetermined';
+  if (states.every((s) => TERMINAL.has(s))) return states.includes('Failed') ? 'Failed' : 'Done';
+  if (states.some((s) => s === 'Running' || TERMINAL.has(s))) return 'Running';
+  if (states.every((s) => s === states[0])) return states[0]!;
+  return 'Queued';
+}
+
+function arrayStatusOf(phase: SubmittedPhase, previous: Drmaa2JobStatus): ArrayStatus | undefined {
+  const array = phase.array;
+  if (!array) return undefined;
+  if (array.mode === 'native') {
+    const tasks = phase.tasks?.[0];
+    if (!tasks) return previous.array ?? {};
+    return arrayResults(tasks, { begin: array.begin, step: array.step });
+  }
+  const completed: number[] = [];
+  const failed: number[] = [];
+  phase.jobs.forEach((job, i) => {
+    const index = array.indexes[i];
+    if (index === undefined) return;
+    const { state } = jobStateOf(job);
+    if (state === 'Done') completed.push(index);
+    if (state === 'Failed') failed.push(index);
+  });
+  return {
+    completedIndexes: formatIndexRanges(completed),
+    failedIndexes: formatIndexRanges(failed),
+    jobs: phase.jobs.map((job) => refOf(job)),
+  };
+}
+
+function failedReasonOf(jobs: readonly Job[], terminate: boolean): Reason<'Failed'> {
+  if (jobs.some((j) => j.status?.state === 'FAILED')) return 'TasksFailed';
+  return terminate ? 'Terminated' : 'Cancelled';
+}
+
+function failedMessage(reason: Reason<'Failed'>, info: JobInfo): string {
+  if (reason === 'TasksFailed') return `The Batch job failed (exit status ${info.exitStatus ?? 'unknown'}).`;
+  if (reason === 'Terminated') return 'The job was terminated (spec.terminate): the Batch job was cancelled.';
+  return 'The Batch job was cancelled.';
+}
+
+function submittedOutcome(observation: Observation, phase: SubmittedPhase): Outcome {
+  const previous = observation.resource.status ?? {};
+  const lastKnown = previous.state;
+  const each = phase.jobs.map((job) => jobStateOf(job, lastKnown));
+  const single = each.length === 1;
+  const state = single ? each[0]!.state : combinedState(each.map((s) => s.state));
+  // The job that speaks for the whole: the first failed one, else the last one.
+  const failedAt = each.findIndex((s) => s.state === 'Failed');
+  const speaker = failedAt >= 0 && state === 'Failed' ? failedAt : each.length - 1;
+  const subState = single ? each[0]!.subState : state === 'Running' ? 'RUNNING' : each[speaker]!.subState;
+  const info: JobInfo = {
+    ...jobInfoOf(phase.jobs[speaker]!, phase.tasks?.[speaker], lastKnown),
+    state,
+    subState,
+  };
+  const first = phase.jobs[0]!.name ?? '';
+  const more = phase.jobs.length > 1 ? ` and ${phase.jobs.length - 1} more` : '';
+  const cancelling = each.some((s) => s.subState === 'CANCELLATION_IN_PROGRESS');
+  const updates: ConditionUpdate[] = [
+    { type: 'Submitted', status: 'True', reason: 'BatchJobCreated', message: `Batch job ${first}${more}` },
+    state === 'Running' && !cancelling
+      ? { type: 'Running', status: 'True', reason: 'TasksRunning', message: 'The Batch job is running.' }
+      : {
+          type: 'Running',
+          status: 'False',
+          reason: 'NotRunning',
+          message: `The Batch job is ${subState || state}.`,
+        },
+  ];
+  if (state === 'Done') {
+    updates.push(
+      { type: 'Complete', status: 'True', reason: 'Succeeded', message: 'Every task succeeded.' },
+      { type: 'Failed', status: 'False', reason: 'NoFailure', message: 'The job has not failed.' },
+      { type: 'Finished', status: 'True', reason: 'Succeeded', message: 'The job ended successfully.' },
+    );
+  } else if (state === 'Failed') {
+    const reason = failedReasonOf(phase.jobs, observation.resource.spec.terminate === true);
+    updates.push(...ended(reason, failedMessage(reason, info)));
+  } else {
+    updates.push(...NOT_ENDED);
+  }
+  const array = arrayStatusOf(phase, previous);
+  return {
+    state,
+    subState,
+    updates,
+    fields: {
+      batchJob: refOf(phase.jobs[0]!, previous.batchJob),
+      tasks: sumCounts(phase.jobs.map((job) => taskCountsOf(job))),
+      jobInfo: info,
+      ...(array ? { array } : {}),
+    },
+  };
+}
+
+function outcomeOf(observation: Observation): Outcome {
+  const phase = observation.phase;
+  switch (phase.kind) {
+    case 'pending':
+      return notSubmitted('Queued', 'PENDING_SUBMISSION', 'Pending', 'The Batch job is being created.');
+    case 'held':
+      return notSubmitted(
+        'QueuedHeld',
+        'HELD',
+        'Held',
+        'spec.hold is true: set it to false to submit the job.',
+      );
+    case 'waiting':
+      return notSubmitted(
+        'Queued',
+        'PENDING_SUBMISSION',
+        'WaitingForStartTime',
+        `Waiting for spec.jobTemplate.startTime ${phase.until}.`,
+      );
+    case 'invalid':
+      return failedUnsubmitted('INVALID_SPEC', 'InvalidSpec', phase.errors.map(formatSpecError).join('; '));
+    case 'conflict':
+      return failedUnsubmitted('JOB_NAME_CONFLICT', 'JobNameConflict', phase.message);
+    case 'rejected':
+      return failedUnsubmitted('BATCH_REJECTED', 'BatchRejected', phase.message);
+    case 'terminated':
+      return failedUnsubmitted(
+        'TERMINATED',
+        'Terminated',
+        'spec.terminate was set before the job was submitted; nothing was submitted.',
+      );
+    case 'lost':
+      return lostOutcome(observation.resource.status ?? {});
+    case 'submitted':
+      return submittedOutcome(observation, phase);
+  }
+}
+
+function syncedUpdate(problem: SyncProblem | undefined): ConditionUpdate {
+  if (problem) return { type: 'Synced', status: 'False', reason: problem.reason, message: problem.message };
+  return {
+    type: 'Synced',
+    status: 'True',
+    reason: 'Reconciled',
+    message: 'The controller handled the latest generation.',
+  };
+}
+
+/** The status the resource should have after this pass. Fields the pass did not observe (tasks, jobInfo,
+ * array, batchJob of an earlier pass) are carried over; finishedAt is set once, when the job first ends. */
+export function nextStatus(observation: Observation): Drmaa2JobStatus {
+  const { resource, now } = observation;
+  const previous = resource.status ?? {};
+  const generation = resource.metadata.generation;
+  const outcome = outcomeOf(observation);
+  let conditions: Condition[] = previous.conditions ?? [];
+  for (const update of [syncedUpdate(observation.syncProblem), ...outcome.updates]) {
+    conditions = setCondition(conditions, update, generation, now);
+  }
+  const status: Drmaa2JobStatus = {
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    state: outcome.state,
+    subState: outcome.subState,
+    ...carried(previous),
+    ...outcome.fields,
+    ...(isTerminal(outcome.state) ? { finishedAt: previous.finishedAt ?? metaTime(now) } : {}),
+    conditions,
+  };
+  const deleted = observation.batchJobDeleted || previous.batchJob?.deleted;
+  if (deleted && status.batchJob) status.batchJob = { ...status.batchJob, deleted: true };
+  return status;
+}
+
+function carried(previous: Drmaa2JobStatus): Partial<Drmaa2JobStatus> {
+  return {
+    ...(previous.batchJob ? { batchJob: previous.batchJob } : {}),
+    ...(previous.tasks ? { tasks: previous.tasks } : {}),
+    ...(previous.jobInfo ? { jobInfo: previous.jobInfo } : {}),
+    ...(previous.array ? { array: previous.array } : {}),
+  };
+}
+
+/** The current status with only the Synced condition changed: what the controller writes when a call
+ * failed and it will retry, so users see why the job makes no progress. */
+export function withSyncProblem(resource: Drmaa2Job, problem: SyncProblem, now: Date): Drmaa2JobStatus {
+  const previous = resource.status ?? {};
+  const update = syncedUpdate(problem);
+  return {
+    ...previous,
+    conditions: setCondition(previous.conditions ?? [], update, resource.metadata.generation, now),
+  };
+}
+
+/** The current status stamped with the resource's current generation and Synced=True: what a job that
+ * already ended gets when its spec changes (only the TTL and the deletion policy still matter then). */
+export function resynced(resource: Drmaa2Job, now: Date): Drmaa2JobStatus {
+  const previous = resource.status ?? {};
+  const generation = resource.metadata.generation;
+  return {
+    ...previous,
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    conditions: setCondition(previous.conditions ?? [], syncedUpdate(undefined), generation, now),
+  };
+}
+
+// ---------------------------------------------------------------------------------------- diffing
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
+  }
+  if (!isObject(a) || !isObject(b)) return false;
+  const keysA = Object.keys(a).filter((k) => a[k] !== undefined);
+  const keysB = Object.keys(b).filter((k) => b[k] !== undefined);
+  return keysA.length === keysB.length && keysA.every((k) => deepEqual(a[k], b[k]));
+}
+
+/** RFC 7386 merge patch that turns `from` into `to`: changed keys with their new value, removed keys as
+ * null, lists whole. Undefined when the two are equal. */
+function mergePatch(from: unknown, to: unknown): Json | undefined {
+  if (!isObject(from) || !isObject(to))
+    return deepEqual(from, to) ? undefined : (structuredClone(to) as Json);
+  const patch: Record<string, Json> = {};
+  for (const [key, value] of Object.entries(to)) {
+    if (value === undefined) continue;
+    const diff = from[key] === undefined ? (structuredClone(value) as Json) : mergePatch(from[key], value);
+    if (diff !== undefined) patch[key] = diff;
+  }
+  for (const [key, value] of Object.entries(from)) {
+    if (value !== undefined && to[key] === undefined) patch[key] = null;
+  }
+  return Object.keys(patch).length > 0 ? patch : undefined;
+}
+
+/** A status merge patch: the changed fields of a Drmaa2JobStatus, with null for removed ones. */
+export type StatusPatch = Drmaa2JobStatus;
+
+/** The merge patch that turns status `from` into `to`, or undefined when nothing changed, so the
+ * controller sends at most one patch per pass and none when the status is already right. */
+export function statusPatch(from: Drmaa2JobStatus | undefined, to: Drmaa2JobStatus): StatusPatch | undefined {
+  return mergePatch(from ?? {}, to) as StatusPatch | undefined;
+}
+
+/** Deep equality of two statuses as JSON (key order and undefined members ignored). */
+export function statusEqual(a: Drmaa2JobStatus | undefined, b: Drmaa2JobStatus | undefined): boolean {
+  return deepEqual(a ?? {}, b ?? {});
+}
+
+/** Applies a merge patch as the API server does (RFC 7386). */
+export function applyMergePatch<T>(target: T, patch: unknown): T {
+  if (!isObject(patch)) return structuredClone(patch) as T;
+  const result: Record<string, unknown> = isObject(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = applyMergePatch(result[key], value);
+  }
+  return result as T;
+}
