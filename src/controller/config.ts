@@ -1,5 +1,6 @@
 // The controller's configuration: flags, each with an environment variable twin (DESIGN §6). Parsing is
 // pure so that every rule is tested; a missing project or location is a start-up error, not a crash later.
+import { parseGoDuration } from '../translate/index.js';
 
 export interface ControllerConfig {
   project: string;
@@ -50,19 +51,13 @@ export const ENV_TWINS: Record<keyof ControllerFlags, string> = {
   kubeconfig: 'KUBECONFIG',
 };
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** A Go-style duration (`500ms`, `10s`, `1m30s`, `2h`) in milliseconds; a bare number counts seconds.
+/** A Go duration (`500ms`, `10s`, `1m30s`, `2h`) in milliseconds; a bare number counts seconds.
  * Undefined when the text is not one. */
 export function parseDuration(text: string): number | undefined {
   const trimmed = text.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(trimmed)) return undefined;
-  let total = 0;
-  for (const [, value, , unit] of trimmed.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) {
-    total += Number(value) * UNIT_MS[unit!]!;
-  }
-  return total;
+  const seconds = parseGoDuration(trimmed);
+  return seconds === undefined ? undefined : seconds * 1000;
 }
 
 const LABEL_VALUE = /^[a-z0-9_-]{1,63}$/;
