@@ -1,10 +1,173 @@
+// `drmaa2-batch controller`: wires the adapters into the controller and runs it until SIGTERM or SIGINT.
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
+import { pino, type Logger } from 'pino';
+import { createBatchJobs } from '../adapters/batch/index.js';
+import { createKubeAdapters } from '../adapters/kube/index.js';
+import { createBuckets } from '../adapters/storage/index.js';
+import { parseConfig, type ControllerConfig, type ControllerFlags } from '../controller/config.js';
+import { startHttpServer } from '../controller/health.js';
+import { LeaderElector } from '../controller/leaderElector.js';
+import { createMetrics } from '../controller/metrics.js';
+import { SessionPoller } from '../controller/poller.js';
+import { createReconciler } from '../controller/reconcile.js';
+import { Runner } from '../controller/runner.js';
+import { systemClock } from '../controller/systemClock.js';
+
+/** JSON lines for machines; readable lines only when a person watches a terminal. */
+export function createLogger(level: string): Logger {
+  if (process.stdout.isTTY) {
+    return pino({ level, transport: { target: 'pino-pretty', options: { colorize: true } } });
+  }
+  return pino({ level });
+}
+
+export interface RunningController {
+  runner: Runner;
+  /** The ports the HTTP servers listen on (useful with port 0). */
+  metricsPort: number;
+  healthPort: number;
+  stop(): Promise<void>;
+}
+
+/** Starts the controller with a parsed configuration; used by the command and by tests. */
+export async function runController(config: ControllerConfig, logger: Logger): Promise<RunningController> {
+  const identity = `${process.env.POD_NAME ?? hostname()}_${process.pid}`;
+  const metrics = createMetrics();
+  const kube = createKubeAdapters({
+    ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
+    ...(config.namespace ? { namespace: config.namespace } : {}),
+    identity,
+    logger,
+    observeCall: (verb, code) => metrics.kubeCall(verb, code),
+  });
+  const batch = createBatchJobs({
+    projectId: config.project,
+    ...(config.batchEmulatorHost ? { emulatorHost: config.batchEmulatorHost } : {}),
+    observer: (method, code, ms) => metrics.batchCall(method, code, ms / 1000),
+  });
+  const buckets = createBuckets(
+    config.storageEmulatorHost ? { emulatorHost: config.storageEmulatorHost } : {},
+  );
+  // The poller and the runner need each other: the poller enqueues into the runner's queue.
+  const late: { runner?: Runner } = {};
+  const poller = new SessionPoller({
+    batch,
+    parent: `projects/${config.project}/locations/${config.location}`,
+    session: config.session,
+    intervalMs: config.pollIntervalMs,
+    clock: systemClock,
+    enqueue: (key) => late.runner?.enqueue(key),
+    logger,
+  });
+  const reconcile = createReconciler({
+    store: kube.store,
+    batch,
+    buckets,
+    events: kube.events,
+    clock: systemClock,
+    config,
+    logger,
+    metrics,
+    jobCache: poller,
+  });
+  const elector = config.leaderElect
+    ? new LeaderElector({
+        lock: kube.leaseLock(config.leaseNamespace, config.leaseName),
+        identity,
+        clock: systemClock,
+        logger,
+      })
+    : undefined;
+  const runner = new Runner({
+    watch: kube.watch,
+    reconcile,
+    concurrency: config.concurrency,
+    logger,
+    poller,
+    metrics,
+    ...(elector ? { elector } : {}),
+  });
+  late.runner = runner;
+  const metricsServer = await startHttpServer({ addr: config.metricsAddr, metrics });
+  const healthServer = await startHttpServer({
+    addr: config.healthAddr,
+    healthy: () => runner.healthy(),
+    ready: () => runner.ready(),
+  });
+  await runner.start();
+  logger.info(
+    { project: config.project, location: config.location, session: config.session, identity },
+    'Controller started',
+  );
+  return {
+    runner,
+    metricsPort: metricsServer.port,
+    healthPort: healthServer.port,
+    stop: async () => {
+      await runner.stop();
+      await Promise.all([metricsServer.close(), healthServer.close()]);
+      await batch.close();
+    },
+  };
+}
+
+async function runCommand(flags: ControllerFlags): Promise<void> {
+  const parsed = parseConfig(flags, process.env);
+  if (!parsed.ok) {
+    for (const error of parsed.errors) console.error(`error: ${error}`);
+    process.exit(2);
+  }
+  const logger = createLogger(parsed.config.logLevel);
+  let controller: RunningController;
+  try {
+    controller = await runController(parsed.config, logger);
+  } catch (err) {
+    logger.fatal({ err: (err as Error).message }, 'Controller could not start');
+    process.exit(1);
+  }
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'Shutting down');
+    controller.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err: (err as Error).message }, 'Shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
 
 export function registerController(program: Command): void {
   program
     .command('controller')
-    .description('controller (being built)')
-    .action(() => {
-      throw new Error('the controller command is not available in this build');
-    });
+    .description('Reconcile Drmaa2Job resources into Google Batch jobs')
+    .option('--project <id>', 'Google Cloud project of the Batch jobs [DRMAA2_PROJECT]')
+    .option('--location <region>', 'Batch region, e.g. us-central1 [DRMAA2_LOCATION]')
+    .option('--session <name>', 'DRMAA2 session: the drmaa2session label of every Batch job [DRMAA2_SESSION]')
+    .option('--namespace <ns>', 'watch one namespace (default: all) [DRMAA2_NAMESPACE]')
+    .option(
+      '--poll-interval <duration>',
+      'how often the Batch jobs are listed, e.g. 10s [DRMAA2_POLL_INTERVAL]',
+    )
+    .option('--concurrency <n>', 'parallel reconciles [DRMAA2_CONCURRENCY]')
+    .option('--leader-elect', 'leader election on a Lease, for more than one replica [DRMAA2_LEADER_ELECT]')
+    .option('--lease-namespace <ns>', 'namespace of the leader election Lease [DRMAA2_LEASE_NAMESPACE]')
+    .option('--metrics-addr <addr>', 'address of /metrics, e.g. :8080 [DRMAA2_METRICS_ADDR]')
+    .option('--health-addr <addr>', 'address of /healthz and /readyz, e.g. :8081 [DRMAA2_HEALTH_ADDR]')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent [DRMAA2_LOG_LEVEL]')
+    .option(
+      '--kubeconfig <path>',
+      'kubeconfig file (default: in-cluster, else $KUBECONFIG or ~/.kube/config)',
+    )
+    .addHelpText(
+      'after',
+      '\nBATCH_EMULATOR_HOST points the Batch client at an emulator, STORAGE_EMULATOR_HOST the storage client.',
+    )
+    .action(runCommand);
 }

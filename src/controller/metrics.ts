@@ -1,0 +1,92 @@
+// The controller's Prometheus metrics, on a registry of its own.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface ControllerMetrics {
+  registry: Registry;
+  reconcileDone(result: 'success' | 'error' | 'requeue', seconds: number): void;
+  batchCall(method: string, code: string, seconds: number): void;
+  kubeCall(verb: string, code: string): void;
+  setQueueDepth(n: number): void;
+  queueLatency(seconds: number): void;
+  setJobsByState(counts: Partial<Record<string, number>>): void;
+  submitLatency(seconds: number): void;
+}
+
+export function createMetrics(): ControllerMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'drmaa2_controller_' });
+  const reconciles = new Counter({
+    name: 'drmaa2_reconcile_total',
+    help: 'Reconciles by result',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const reconcileSeconds = new Histogram({
+    name: 'drmaa2_reconcile_duration_seconds',
+    help: 'Duration of one reconcile',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const batchCalls = new Counter({
+    name: 'drmaa2_batch_api_calls_total',
+    help: 'Google Batch API calls by method and gRPC code (count against the per-region quota)',
+    labelNames: ['method', 'code'],
+    registers: [registry],
+  });
+  const batchSeconds = new Histogram({
+    name: 'drmaa2_batch_api_call_duration_seconds',
+    help: 'Duration of Batch API calls',
+    labelNames: ['method'],
+    registers: [registry],
+  });
+  const kubeCalls = new Counter({
+    name: 'drmaa2_kube_api_calls_total',
+    help: 'Kubernetes API writes and reads by verb and HTTP code',
+    labelNames: ['verb', 'code'],
+    registers: [registry],
+  });
+  const queueDepth = new Gauge({
+    name: 'drmaa2_workqueue_depth',
+    help: 'Keys waiting in the work queue',
+    registers: [registry],
+  });
+  const queueLatency = new Histogram({
+    name: 'drmaa2_workqueue_latency_seconds',
+    help: 'Time a key waits in the queue',
+    buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 30],
+    registers: [registry],
+  });
+  const jobs = new Gauge({
+    name: 'drmaa2_jobs',
+    help: 'Drmaa2Jobs by DRMAA2 state',
+    labelNames: ['state'],
+    registers: [registry],
+  });
+  const submit = new Histogram({
+    name: 'drmaa2_submit_latency_seconds',
+    help: 'Time from the resource creation to its Batch job',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  return {
+    registry,
+    reconcileDone(result, seconds) {
+      reconciles.inc({ result });
+      reconcileSeconds.observe(seconds);
+    },
+    batchCall(method, code, seconds) {
+      batchCalls.inc({ method, code });
+      batchSeconds.observe({ method }, seconds);
+    },
+    kubeCall(verb, code) {
+      kubeCalls.inc({ verb, code });
+    },
+    setQueueDepth: (n) => queueDepth.set(n),
+    queueLatency: (s) => queueLatency.observe(s),
+    setJobsByState(counts) {
+      jobs.reset();
+      for (const [state, n] of Object.entries(counts)) jobs.set({ state }, n ?? 0);
+    },
+    submitLatency: (s) => submit.observe(s),
+  };
+}
