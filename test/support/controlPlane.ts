@@ -1,7 +1,7 @@
 // One real Kubernetes control plane per test file: etcd + kube-apiserver on loopback, the project's CRDs
 // installed, and the project's own namespace, ServiceAccount and RBAC applied from deploy/, so the
 // controller's kubeconfig carries exactly the permissions the project ships.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,7 +156,15 @@ async function apply(kubectl: Kubectl, yamlText: string, opts: ApplyOptions): Pr
 
 async function installCrds(kubectl: Kubectl, crdDir: string): Promise<void> {
   const names = mustSucceed(
-    await kubectl(['apply', '--server-side', '-f', crdDir, '-o', 'name']),
+    // A directory with a kustomization (the project's crds/) is applied as one; others file by file.
+    await kubectl([
+      'apply',
+      '--server-side',
+      existsSync(join(crdDir, 'kustomization.yaml')) ? '-k' : '-f',
+      crdDir,
+      '-o',
+      'name',
+    ]),
     'CRD install',
   );
   const crds = names.split('\n').filter((name) => name.startsWith('customresourcedefinition'));
