@@ -134,7 +134,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   /** Every Batch job the resource has or may have: those its status names, and those its spec derives
    * (a crash between create and status write leaves a job the status does not name yet). */
   function allJobNames(resource: Drmaa2Job): string[] {
-    const names = new Set(recordedJobs(resource.status));
+    const names = new Set(jobNamesOf(resource));
     const result = translate(resource);
     if (result.ok) for (const request of result.submission.requests) names.add(jobNameOf(request));
     return [...names];
@@ -160,6 +160,21 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   /** The newest copy of each resource in a pass (one pass per key at a time), so that a failing pass
    * reports its problem against the resourceVersion it last wrote. */
   const latest = new Map<string, Drmaa2Job>();
+
+  /** Batch jobs this process created or adopted, by resource UID, until the watch delivers a status that
+   * names them: a pass that reads a stale cached copy then observes them instead of creating again (the
+   * expectations of Kubernetes' own Job controller). After a restart the deterministic IDs take over. */
+  const expected = new Map<string, string[]>();
+
+  /** The Batch jobs of a resource: those its status names, else those this process just submitted. */
+  function jobNamesOf(resource: Drmaa2Job): string[] {
+    const recorded = recordedJobs(resource.status);
+    if (recorded.length > 0) {
+      expected.delete(resource.metadata.uid);
+      return recorded;
+    }
+    return expected.get(resource.metadata.uid) ?? [];
+  }
 
   function track(resource: Drmaa2Job): Drmaa2Job {
     latest.set(`${resource.metadata.namespace}/${resource.metadata.name}`, resource);
@@ -215,6 +230,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       resource,
       finalizers.filter((f) => f !== FINALIZER),
     );
+    expected.delete(resource.metadata.uid);
     log.info({ deletionPolicy: resource.spec.deletionPolicy ?? 'Delete' }, 'Finalizer removed');
     return {};
   }
@@ -281,6 +297,10 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       }
     }
     if (created) observeSubmitLatency(resource);
+    expected.set(
+      resource.metadata.uid,
+      jobs.map((job) => job.name ?? ''),
+    );
     const tasks = await tasksOf(resource, jobs, submission.array);
     return { kind: 'submitted', jobs, tasks, ...(submission.array ? { array: submission.array } : {}) };
   }
@@ -388,7 +408,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
 
     const status = resource.status;
     const current = status?.observedGeneration === resource.metadata.generation;
-    const names = recordedJobs(status);
+    const names = jobNamesOf(resource);
     if (isTerminal(status?.state) && status?.finishedAt) {
       if (names.length > 0) return settleEnded(resource, log);
       // Failed before submission (invalid spec, conflict, rejected, terminated): nothing is retried

@@ -190,6 +190,7 @@ describe('3) finalizer and 7) create', () => {
     await assert.rejects(reconcile(KEY));
     assert.equal(batch.names().length, 1);
     assert.equal(status()?.batchJob, undefined, 'the status write was lost');
+    reconcile = build(); // the process restarted: nothing in memory
     await reconcile(KEY);
     assert.equal(batch.names().length, 1, 'still one Batch job');
     assert.equal(batch.callsOf('createJob').length, 2);
@@ -198,6 +199,21 @@ describe('3) finalizer and 7) create', () => {
     const requests = batch.callsOf('createJob').map((c) => c.arg as { jobId: string; requestId?: string });
     assert.equal(requests[0]!.jobId, requests[1]!.jobId, 'deterministic job ID');
     assert.equal(requests[0]!.requestId, requests[1]!.requestId, 'deterministic request ID');
+  });
+
+  it('a pass that reads a stale cached copy observes the job it just created instead of creating again', async () => {
+    store.put(resource());
+    const stale = store.current(KEY)!;
+    await reconcile(KEY);
+    const name = status()!.batchJob!.name;
+    const get = store.get.bind(store);
+    store.get = async () =>
+      structuredClone({ ...stale, metadata: { ...stale.metadata, finalizers: [FINALIZER] } });
+    await reconcile(KEY);
+    store.get = get;
+    assert.equal(batch.callsOf('createJob').length, 1, 'no second create');
+    assert.equal(batch.callsOf('getJob').length, 1, 'the job was observed');
+    assert.equal(status()?.batchJob?.name, name);
   });
 
   it('adopts a job that already ended and reports its end at once', async () => {
