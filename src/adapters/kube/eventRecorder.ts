@@ -8,6 +8,7 @@ import {
   setHeaderOptions,
   type KubeConfig,
 } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Drmaa2Job } from '../../api/drmaa2job.js';
 import type { EventSink, JobEvent } from '../../ports/eventSink.js';
@@ -64,7 +65,11 @@ export class EventRecorder implements EventSink {
     const created = await this.api.createNamespacedEvent({
       namespace: job.metadata.namespace,
       body: {
-        metadata: { generateName: `${job.metadata.name}.`, namespace: job.metadata.namespace },
+        // Named as Kubernetes' own recorder names events: <object>.<unique hex> (a generateName may not end in '.').
+        metadata: {
+          name: `${job.metadata.name}.${randomBytes(8).toString('hex')}`,
+          namespace: job.metadata.namespace,
+        },
         eventTime: new V1MicroTime(now),
         reportingController: REPORTING_CONTROLLER,
         reportingInstance: this.instance.slice(0, 128),

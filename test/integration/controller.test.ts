@@ -1,0 +1,252 @@
+// The controller end to end: the real kube-apiserver (with the shipped CRD and RBAC; the controller runs
+// as its ServiceAccount), the Batch emulator through the real @google-cloud/batch client, fake-gcs-server
+// through @google-cloud/storage, and the real kubectl as a user would type it.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { load } from 'js-yaml';
+import { runController, type RunningController } from '../../src/cli/controller.js';
+import { parseConfig } from '../../src/controller/config.js';
+import type { Drmaa2Job } from '../../src/api/drmaa2job.js';
+import { startPeers, type Peers } from '../support/startPeers.js';
+import { PROJECT_ROOT } from '../support/peers.js';
+
+const NS = 'e2e';
+let peers: Peers;
+let controller: RunningController;
+
+async function startController(extraEnv: Record<string, string> = {}): Promise<RunningController> {
+  const parsed = parseConfig(
+    {
+      kubeconfig: peers.controlPlane.kubeconfigController,
+      pollInterval: '500ms',
+      metricsAddr: '127.0.0.1:0',
+      healthAddr: '127.0.0.1:0',
+      session: 'e2e',
+    },
+    {
+      BATCH_EMULATOR_HOST: peers.emulator.host,
+      STORAGE_EMULATOR_HOST: peers.storageEmulatorHost,
+      ...extraEnv,
+    },
+  );
+  assert.ok(parsed.ok, JSON.stringify(parsed));
+  return runController(parsed.config, pino({ level: process.env.DRMAA2_TEST_LOG ?? 'silent' }));
+}
+
+async function kubectl(args: string[], input?: string) {
+  const result = await peers.controlPlane.kubectl(args, input === undefined ? {} : { input });
+  if (args[0] === 'apply' || args[0] === 'patch')
+    assert.equal(result.code, 0, `kubectl ${args.join(' ')}: ${result.stderr}`);
+  return result;
+}
+
+async function get(name: string): Promise<Drmaa2Job> {
+  const r = await kubectl(['get', 'drmaa2job', name, '-n', NS, '-o', 'json']);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as Drmaa2Job;
+}
+
+async function waitFinished(name: string, timeout = '90s'): Promise<Drmaa2Job> {
+  const r = await kubectl([
+    'wait',
+    '--for=condition=Finished',
+    `drmaa2job/${name}`,
+    '-n',
+    NS,
+    `--timeout=${timeout}`,
+  ]);
+  assert.equal(
+    r.code,
+    0,
+    `${name} did not finish: ${r.stderr}\n${JSON.stringify((await get(name)).status, null, 1)}`,
+  );
+  return get(name);
+}
+
+function manifest(name: string, spec: Record<string, unknown>): string {
+  return JSON.stringify({
+    apiVersion: 'drmaa2.io/v1alpha1',
+    kind: 'Drmaa2Job',
+    metadata: { name, namespace: NS },
+    spec,
+  });
+}
+
+const script = (text: string, extra: Record<string, unknown> = {}) => ({
+  jobTemplate: {
+    remoteCommand: text,
+    jobCategory: '$script$',
+    candidateMachines: ['e2-standard-2'],
+    ...extra,
+  },
+});
+
+function batchJobsOf(uid: string) {
+  return peers.emulator.jobs().filter((j) => j.labels?.['drmaa2-uid'] === uid);
+}
+
+before(async () => {
+  peers = await startPeers();
+  assert.equal((await kubectl(['create', 'namespace', NS])).code, 0);
+  controller = await startController();
+});
+
+after(async () => {
+  await controller?.stop();
+  await peers?.stop();
+});
+
+describe('controller', () => {
+  it('runs every example to its expected end', async () => {
+    const dir = join(PROJECT_ROOT, 'examples');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    assert.ok(files.length >= 6, 'the examples are there');
+    const expected = new Map<string, string>();
+    for (const file of files) {
+      const text = readFileSync(join(dir, file), 'utf8');
+      const doc = load(text) as Drmaa2Job;
+      const r = await kubectl(['apply', '-n', NS, '-f', join(dir, file)]);
+      assert.equal(r.code, 0, `${file}: ${r.stderr}`);
+      expected.set(doc.metadata.name, /exit 3|failing/.test(file) ? 'Failed' : 'Done');
+    }
+    for (const [name, state] of expected) {
+      const doc = await get(name);
+      if (doc.spec.hold) {
+        await waitForState(name, 'QueuedHeld');
+        assert.equal(
+          (
+            await kubectl([
+              'patch',
+              'drmaa2job',
+              name,
+              '-n',
+              NS,
+              '--type=merge',
+              '-p',
+              '{"spec":{"hold":false}}',
+            ])
+          ).code,
+          0,
+        );
+      }
+      const done = await waitFinished(name);
+      assert.equal(done.status?.state, state, `${name}: ${JSON.stringify(done.status?.conditions)}`);
+      assert.equal(
+        batchJobsOf(done.metadata.uid).length,
+        done.spec.array ? batchJobsOf(done.metadata.uid).length : 1,
+      );
+    }
+  });
+
+  it('a failing script ends Failed with its real exit code, visible in kubectl wait and the events', async () => {
+    await kubectl(['apply', '-f', '-'], manifest('fails', script('echo bad; exit 3')));
+    const job = await waitFinished('fails');
+    assert.equal(job.status?.state, 'Failed');
+    assert.equal(job.status?.jobInfo?.exitStatus, 3);
+    assert.equal(job.status?.conditions?.find((c) => c.type === 'Failed')?.reason, 'TasksFailed');
+    // Events are recorded fire-and-forget: wait until both have arrived.
+    let reasons: string[] = [];
+    for (let i = 0; i < 50 && !(reasons.includes('Submitted') && reasons.includes('Failed')); i++) {
+      const events = await kubectl(['get', 'events.events.k8s.io', '-n', NS, '-o', 'json']);
+      reasons = (
+        JSON.parse(events.stdout) as { items: { reason: string; regarding?: { name?: string } }[] }
+      ).items
+        .filter((e) => e.regarding?.name === 'fails')
+        .map((e) => e.reason);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.ok(reasons.includes('Submitted') && reasons.includes('Failed'), `events: ${reasons.join(',')}`);
+  });
+
+  it('an array job reports per-index results', async () => {
+    await kubectl(
+      ['apply', '-f', '-'],
+      manifest('array-partial', {
+        ...script('test "$TASK_ID" != 4'),
+        array: { begin: 1, end: 6, maxParallel: 3 },
+      }),
+    );
+    const job = await waitFinished('array-partial');
+    assert.equal(job.status?.array?.completedIndexes, '1-3,5-6');
+    assert.equal(job.status?.array?.failedIndexes, '4');
+    assert.equal(batchJobsOf(job.metadata.uid).length, 1, 'one native Batch array job');
+  });
+
+  it('an invalid extension ends Failed/InvalidSpec with the field path and no Batch call', async () => {
+    const before = peers.emulator.stats().calls.CreateJob?.OK ?? 0;
+    await kubectl(
+      ['apply', '-f', '-'],
+      manifest('invalid', script('true', { extension: { extensionList: { secret_env: '%%%' } } })),
+    );
+    const job = await waitFinished('invalid');
+    assert.equal(job.status?.conditions?.find((c) => c.type === 'Failed')?.reason, 'InvalidSpec');
+    assert.match(
+      job.status!.conditions!.find((c) => c.type === 'Failed')!.message,
+      /spec\.jobTemplate\.extension\.extensionList\.secret_env/,
+    );
+    assert.equal(batchJobsOf(job.metadata.uid).length, 0);
+    assert.equal(peers.emulator.stats().calls.CreateJob?.OK ?? 0, before);
+  });
+
+  it('terminate cancels the Batch job and keeps the record', async () => {
+    await kubectl(['apply', '-f', '-'], manifest('long', script('sleep 60')));
+    await waitForState('long', 'Running');
+    await kubectl([
+      'patch',
+      'drmaa2job',
+      'long',
+      '-n',
+      NS,
+      '--type=merge',
+      '-p',
+      '{"spec":{"terminate":true}}',
+    ]);
+    const job = await waitFinished('long');
+    assert.equal(job.status?.state, 'Failed');
+    assert.equal(job.status?.subState, 'CANCELLED');
+    assert.equal(batchJobsOf(job.metadata.uid)[0]?.status?.state, 'CANCELLED');
+  });
+
+  it('deleting with policy Delete removes the Batch job before the resource; Orphan leaves it', async () => {
+    await kubectl(['apply', '-f', '-'], manifest('doomed', script('sleep 60')));
+    await kubectl(
+      ['apply', '-f', '-'],
+      manifest('orphan', { ...script('sleep 60'), deletionPolicy: 'Orphan' }),
+    );
+    await waitForState('doomed', 'Running');
+    await waitForState('orphan', 'Running');
+    const doomed = (await get('doomed')).metadata.uid;
+    const orphan = (await get('orphan')).metadata.uid;
+    assert.equal(
+      (await kubectl(['delete', 'drmaa2job', 'doomed', 'orphan', '-n', NS, '--timeout=60s'])).code,
+      0,
+    );
+    assert.equal(batchJobsOf(doomed).length, 0, 'the Batch job is gone');
+    assert.equal(batchJobsOf(orphan).length, 1, 'the orphaned Batch job remains');
+  });
+
+  it('a restarted controller creates no second Batch job and loses no status', async () => {
+    await kubectl(['apply', '-f', '-'], manifest('restart', script('sleep 2')));
+    await waitForState('restart', 'Queued');
+    await controller.stop();
+    controller = await startController();
+    const job = await waitFinished('restart');
+    assert.equal(job.status?.state, 'Done');
+    assert.equal(batchJobsOf(job.metadata.uid).length, 1);
+  });
+});
+
+async function waitForState(name: string, state: string): Promise<void> {
+  const r = await kubectl([
+    'wait',
+    `--for=jsonpath={.status.state}=${state}`,
+    `drmaa2job/${name}`,
+    '-n',
+    NS,
+    '--timeout=60s',
+  ]);
+  assert.equal(r.code, 0, `${name} never reached ${state}: ${r.stderr}`);
+}
