@@ -1,0 +1,340 @@
+// The Drmaa2Job CRD served by a real kube-apiserver: it installs and is Established, the examples are
+// accepted, every CEL rule rejects a violating manifest with its own message at its field, the job template is
+// immutable, and kubectl shows the schema's descriptions and the printer columns. CEL, server-side apply and
+// kubectl explain need the real server, so none of this passes against a fake.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dump, load } from 'js-yaml';
+import { startControlPlane, type ControlPlane } from '../support/controlPlane.js';
+import type { KubectlResult } from '../support/kubectl.js';
+import { PROJECT_ROOT } from '../support/peers.js';
+
+const NS = 'crd-test';
+const CRD_NAME = 'drmaa2jobs.drmaa2.io';
+const crd = load(readFileSync(join(PROJECT_ROOT, 'crds', 'drmaa2.io_drmaa2jobs.yaml'), 'utf8')) as Crd;
+const served = crd.spec.versions.find((v) => v.storage)!;
+let cp: ControlPlane;
+
+before(async () => {
+  cp = await startControlPlane();
+  await cp.apply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NS}}\n`);
+});
+
+after(async () => {
+  await cp?.stop();
+});
+
+interface Schema {
+  type?: string;
+  description?: string;
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  additionalProperties?: Schema | boolean;
+  'x-kubernetes-validations'?: CelRule[];
+}
+
+interface CelRule {
+  rule: string;
+  message?: string;
+  messageExpression?: string;
+  fieldPath?: string;
+  reason?: string;
+}
+
+interface PrinterColumn {
+  name: string;
+  type: string;
+  jsonPath: string;
+  priority?: number;
+}
+
+interface Crd {
+  spec: {
+    versions: {
+      name: string;
+      storage: boolean;
+      schema: { openAPIV3Schema: Schema };
+      additionalPrinterColumns?: PrinterColumn[];
+    }[];
+  };
+}
+
+type Job = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec: Record<string, unknown> & { jobTemplate: Record<string, unknown> };
+  status?: Record<string, unknown>;
+};
+
+function job(name: string): Job {
+  return {
+    apiVersion: 'drmaa2.io/v1alpha1',
+    kind: 'Drmaa2Job',
+    metadata: { name },
+    spec: {
+      jobTemplate: {
+        remoteCommand: '/bin/echo',
+        args: ['hello'],
+        jobCategory: 'busybox:1.36',
+      },
+    },
+  };
+}
+
+function applyJob(manifest: Job, fieldManager = 'crd-test'): Promise<KubectlResult> {
+  return cp.kubectl(['apply', '--server-side', `--field-manager=${fieldManager}`, '-n', NS, '-f', '-'], {
+    input: dump(manifest),
+  });
+}
+
+function ok(result: KubectlResult): void {
+  assert.equal(result.code, 0, result.stderr);
+}
+
+/** Every CEL rule of the schema with the dotted path of the node carrying it (`[*]` for list items). */
+function celRules(schema: Schema, path: string[] = []): { path: string; rule: CelRule }[] {
+  const here = (schema['x-kubernetes-validations'] ?? []).map((rule) => ({ path: path.join('.'), rule }));
+  const below = Object.entries(schema.properties ?? {}).flatMap(([key, child]) =>
+    celRules(child, [...path, key]),
+  );
+  const items = schema.items ? celRules(schema.items, [...path.slice(0, -1), `${path.at(-1)}[*]`]) : [];
+  const values =
+    typeof schema.additionalProperties === 'object'
+      ? celRules(schema.additionalProperties, [...path, '*'])
+      : [];
+  return [...here, ...below, ...items, ...values];
+}
+
+interface Violation {
+  /** Applies a valid job first and then the violating change: for transition rules (oldSelf). */
+  update?: boolean;
+  /** The field path kubectl names in the error. */
+  field: string;
+  /** Changes the valid job before it is first applied. */
+  prepare?: (manifest: Job) => void;
+  violate: (manifest: Job) => void;
+}
+
+/** One violating manifest per CEL rule of the CRD, keyed by the rule's expression. */
+const VIOLATIONS: Record<string, Violation> = {
+  'self.jobTemplate == oldSelf.jobTemplate': {
+    update: true,
+    field: 'spec.jobTemplate',
+    violate: (m) => (m.spec.jobTemplate.remoteCommand = '/bin/false'),
+  },
+  'has(self.array) == has(oldSelf.array) && (!has(self.array) || self.array == oldSelf.array)': {
+    update: true,
+    field: 'spec.array',
+    violate: (m) => (m.spec.array = { begin: 1, end: 2 }),
+  },
+  '!has(oldSelf.terminate) || !oldSelf.terminate || (has(self.terminate) && self.terminate)': {
+    update: true,
+    field: 'spec.terminate',
+    prepare: (m) => (m.spec.terminate = true),
+    violate: (m) => (m.spec.terminate = false),
+  },
+  "!has(self.spot) || self.spot in ['1','t','T','TRUE','true','True','0','f','F','FALSE','false','False']": {
+    field: 'spec.jobTemplate.extension.extensionList.[spot]',
+    violate: (m) => (m.spec.jobTemplate.extension = { extensionList: { spot: 'yes' } }),
+  },
+  '!has(self.minSlots) || !has(self.maxSlots) || self.minSlots <= self.maxSlots': {
+    field: 'spec.jobTemplate.minSlots',
+    violate: (m) => Object.assign(m.spec.jobTemplate, { minSlots: 3, maxSlots: 2 }),
+  },
+  'self.begin <= self.end': {
+    field: 'spec.array.begin',
+    violate: (m) => (m.spec.array = { begin: 5, end: 4 }),
+  },
+  '!has(self.step) || self.step > 0': {
+    field: 'spec.array.step',
+    violate: (m) => (m.spec.array = { begin: 1, end: 4, step: 0 }),
+  },
+  '(self.end - self.begin) / (has(self.step) ? self.step : 1) < 100000': {
+    field: 'spec.array',
+    violate: (m) => (m.spec.array = { begin: 0, end: 200000 }),
+  },
+};
+
+test('the CRD installs and is Established with its names', async () => {
+  const got = await cp.kubectl(['get', 'crd', CRD_NAME, '-o', 'json']);
+  ok(got);
+  const live = JSON.parse(got.stdout) as {
+    spec: { names: { shortNames?: string[]; categories?: string[]; kind: string } };
+    status: { conditions: { type: string; status: string }[] };
+  };
+  const condition = (type: string) => live.status.conditions.find((c) => c.type === type)?.status;
+  assert.equal(condition('Established'), 'True');
+  assert.equal(condition('NamesAccepted'), 'True');
+  assert.equal(live.spec.names.kind, 'Drmaa2Job');
+  assert.deepEqual(live.spec.names.shortNames, ['d2job']);
+  assert.ok(live.spec.names.categories?.includes('drmaa2'));
+});
+
+test('every manifest in examples/ is accepted by server-side apply', async () => {
+  const examples = yamlFiles(join(PROJECT_ROOT, 'examples'));
+  assert.ok(examples.length > 0, 'examples/ has no manifests');
+  for (const file of examples) {
+    const result = await cp.kubectl(['apply', '--server-side', '-n', NS, '-f', file]);
+    assert.equal(result.code, 0, `${file}: ${result.stderr}`);
+  }
+});
+
+test('every CEL rule of the CRD has a violating manifest here', () => {
+  const rules = celRules(served.schema.openAPIV3Schema);
+  assert.ok(rules.length > 0, 'the CRD has no CEL rules');
+  const missing = rules
+    .filter(({ rule }) => !VIOLATIONS[rule.rule])
+    .map(({ path, rule }) => `${path}: ${rule.rule}`);
+  assert.deepEqual(missing, []);
+});
+
+test('each CEL rule rejects its violating manifest with its message, naming the field', async (t) => {
+  const rules = celRules(served.schema.openAPIV3Schema);
+  let n = 0;
+  for (const { path, rule } of rules) {
+    const violation = VIOLATIONS[rule.rule];
+    if (!violation) continue;
+    await t.test(`${path}: ${rule.rule}`, async () => {
+      const name = `cel-${n++}`;
+      const manifest = job(name);
+      violation.prepare?.(manifest);
+      if (violation.update) ok(await applyJob(manifest));
+      violation.violate(manifest);
+      const result = await applyJob(manifest);
+      assert.notEqual(result.code, 0, `accepted: ${dump(manifest.spec)}`);
+      assert.match(result.stderr, /is invalid/);
+      assert.ok(
+        result.stderr.includes(`${violation.field}: `),
+        `field ${violation.field} not named: ${result.stderr}`,
+      );
+      if (rule.message) assert.ok(result.stderr.includes(rule.message), `message missing: ${result.stderr}`);
+    });
+  }
+});
+
+test('changing spec.jobTemplate of an existing resource is rejected as immutable; hold stays mutable', async () => {
+  const manifest = job('immutable');
+  ok(await applyJob(manifest));
+  manifest.spec.jobTemplate.args = ['changed'];
+  const rejected = await applyJob(manifest);
+  assert.notEqual(rejected.code, 0);
+  assert.match(rejected.stderr, /spec\.jobTemplate: /);
+  assert.match(rejected.stderr, /immutable/i);
+  const immutability = celRules(served.schema.openAPIV3Schema).find(
+    ({ rule }) => rule.fieldPath === '.jobTemplate' && /oldSelf/.test(rule.rule),
+  );
+  assert.ok(immutability?.rule.message, 'spec.jobTemplate carries no transition rule with a message');
+  assert.ok(rejected.stderr.includes(immutability.rule.message));
+  const released = job('immutable');
+  released.spec.hold = true;
+  ok(await applyJob(released));
+});
+
+test('kubectl explain shows the descriptions of spec.jobTemplate', async () => {
+  const result = await cp.kubectl(['explain', 'drmaa2job.spec.jobTemplate']);
+  ok(result);
+  const text = squash(result.stdout);
+  const jobTemplate = served.schema.openAPIV3Schema.properties!.spec!.properties!.jobTemplate!;
+  assert.ok(jobTemplate.description, 'spec.jobTemplate has no description');
+  assert.ok(text.includes(squash(jobTemplate.description)), 'the jobTemplate description is not shown');
+  for (const [field, schema] of Object.entries(jobTemplate.properties ?? {})) {
+    assert.ok(schema.description, `spec.jobTemplate.${field} has no description`);
+    assert.ok(text.includes(`${field} <`), `field ${field} not listed`);
+    assert.ok(text.includes(squash(schema.description)), `description of ${field} not shown`);
+  }
+});
+
+test('kubectl get d2job shows the printer columns with the status values', async () => {
+  const columns = served.additionalPrinterColumns ?? [];
+  assert.ok(columns.length > 0, 'the CRD has no printer columns');
+  ok(await applyJob(job('columns')));
+  const status = sampleStatus();
+  const patch = await cp.kubectl([
+    'patch',
+    'd2job',
+    'columns',
+    '-n',
+    NS,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ status }),
+  ]);
+  ok(patch);
+  const live = JSON.parse(
+    (await cp.kubectl(['get', 'd2job', 'columns', '-n', NS, '-o', 'json'])).stdout,
+  ) as Job;
+  const table = await cp.kubectl(['get', 'd2job', 'columns', '-n', NS, '-o', 'wide']);
+  ok(table);
+  const row = parseTable(table.stdout);
+  assert.equal(row.get('NAME'), 'columns');
+  for (const column of columns) {
+    const header = column.name.toUpperCase();
+    assert.ok(row.has(header), `column ${column.name} missing from: ${table.stdout}`);
+    const expected = valueAt(live, column.jsonPath);
+    if (column.type === 'date') {
+      assert.match(row.get(header)!, expected === undefined ? /^(<unknown>)?$/ : /^\d+[smhdy]/);
+      continue;
+    }
+    assert.equal(row.get(header), expected === undefined ? '' : String(expected), column.jsonPath);
+  }
+});
+
+test('server-side apply records the field manager in managedFields', async () => {
+  ok(await applyJob(job('managed'), 'gitops-sync'));
+  const got = await cp.kubectl(['get', 'd2job', 'managed', '-n', NS, '--show-managed-fields', '-o', 'json']);
+  ok(got);
+  const { metadata } = JSON.parse(got.stdout) as {
+    metadata: { managedFields: { manager: string; operation: string; fieldsV1: Record<string, unknown> }[] };
+  };
+  const entry = metadata.managedFields.find((f) => f.manager === 'gitops-sync');
+  assert.equal(entry?.operation, 'Apply');
+  const spec = entry.fieldsV1['f:spec'] as Record<string, unknown>;
+  assert.ok(spec['f:jobTemplate'], 'the manager does not own spec.jobTemplate');
+});
+
+function sampleStatus(): Record<string, unknown> {
+  return {
+    state: 'Running',
+    subState: 'RUNNING',
+    batchJob: { name: 'projects/p/locations/us-central1/jobs/columns-3f9c2a1b', uid: 'u-1' },
+    tasks: { total: 4, pending: 1, running: 1, succeeded: 2, failed: 0 },
+    jobInfo: { wallclockTime: '4m10s' },
+  };
+}
+
+/** A minimal JSONPath reader for printer columns: `.a.b.c` and `.a[0].b`. */
+function valueAt(obj: unknown, path: string): unknown {
+  let value: unknown = obj;
+  for (const part of path
+    .replace(/\[(\d+)\]/g, '.$1')
+    .split('.')
+    .filter(Boolean)) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+/** The first data row of a kubectl table, by header; columns are cut at the header's positions. */
+function parseTable(output: string): Map<string, string> {
+  const [header, line] = output.split('\n');
+  const starts = [...header!.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ name: m[0], at: m.index }));
+  return new Map(
+    starts.map((col, i) => [col.name, line!.slice(col.at, starts[i + 1]?.at ?? line!.length).trim()]),
+  );
+}
+
+function squash(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+function yamlFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((file) => /\.ya?ml$/.test(file))
+    .sort()
+    .map((file) => join(dir, file));
+}
