@@ -228,6 +228,27 @@ describe('controller', () => {
     assert.equal(batchJobsOf(orphan).length, 1, 'the orphaned Batch job remains');
   });
 
+  it('ttlSecondsAfterFinished deletes only the Batch job; the resource and its status stay', async () => {
+    await kubectl(
+      ['apply', '-f', '-'],
+      manifest('short-lived', { ...script('true'), ttlSecondsAfterFinished: 1 }),
+    );
+    const done = await waitFinished('short-lived');
+    assert.equal(done.status?.state, 'Done');
+    const r = await kubectl([
+      'wait',
+      '--for=jsonpath={.status.batchJob.deleted}=true',
+      'drmaa2job/short-lived',
+      '-n',
+      NS,
+      '--timeout=60s',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const kept = await get('short-lived');
+    assert.equal(kept.status?.state, 'Done');
+    assert.equal(batchJobsOf(kept.metadata.uid).length, 0);
+  });
+
   it('a restarted controller creates no second Batch job and loses no status', async () => {
     await kubectl(['apply', '-f', '-'], manifest('restart', script('sleep 2')));
     await waitForState('restart', 'Queued');
