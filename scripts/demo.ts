@@ -1,0 +1,126 @@
+// The local demo: a real control plane (etcd + kube-apiserver built from their Go modules), the Batch
+// emulator executing jobs as local processes, fake-gcs-server, and the controller running as its
+// ServiceAccount; it applies examples/, shows the jobs live until all have finished, and tells where the
+// kubeconfig is. Ctrl-C stops everything. --keep leaves it running after the jobs finish; --once exits then.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { runController } from '../src/cli/controller.js';
+import { parseConfig } from '../src/controller/config.js';
+import type { Drmaa2Job } from '../src/api/drmaa2job.js';
+import { PROJECT_ROOT } from '../test/support/peers.js';
+import { startPeers } from '../test/support/startPeers.js';
+
+const keep = process.argv.includes('--keep');
+const NS = 'demo';
+
+function row(cells: string[], widths: number[]): string {
+  return cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+}
+
+async function main(): Promise<number> {
+  console.log('starting etcd, kube-apiserver, fake-gcs-server and the Batch emulator ...');
+  const peers = await startPeers({ emulator: { stepMs: 300 } });
+  const stopAll: (() => Promise<void>)[] = [() => peers.stop()];
+  const stop = async () => {
+    for (const s of stopAll.reverse()) await s().catch(() => undefined);
+  };
+  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
+  process.once('SIGTERM', () => void stop().then(() => process.exit(143)));
+  try {
+    const parsed = parseConfig(
+      {
+        kubeconfig: peers.controlPlane.kubeconfigController,
+        pollInterval: '1s',
+        metricsAddr: '127.0.0.1:0',
+        healthAddr: '127.0.0.1:0',
+        session: 'demo',
+      },
+      { BATCH_EMULATOR_HOST: peers.emulator.host, STORAGE_EMULATOR_HOST: peers.storageEmulatorHost },
+    );
+    if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+    const controller = await runController(parsed.config, pino({ level: 'warn' }));
+    stopAll.push(() => controller.stop());
+    const kubectl = peers.controlPlane.kubectl;
+    await kubectl(['create', 'namespace', NS]);
+    const dir = join(PROJECT_ROOT, 'examples');
+    for (const file of readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()) {
+      const r = await kubectl(['apply', '-n', NS, '-f', join(dir, file)]);
+      if (r.code !== 0) throw new Error(`${file}: ${r.stderr}`);
+    }
+    console.log(`kubeconfig (admin): ${peers.controlPlane.kubeconfigAdmin}`);
+    console.log(
+      `try: ${join(peers.controlPlane.binDir, 'kubectl')} --kubeconfig ${peers.controlPlane.kubeconfigAdmin} get d2job -n ${NS}\n`,
+    );
+    const widths = [12, 11, 22, 6, 40, 10];
+    let released = false;
+    for (;;) {
+      const r = await kubectl(['get', 'drmaa2jobs', '-n', NS, '-o', 'json']);
+      const jobs = (JSON.parse(r.stdout) as { items: Drmaa2Job[] }).items;
+      const lines = [row(['NAME', 'STATE', 'SUBSTATE', 'TASKS', 'BATCH JOB', 'DURATION'], widths)];
+      for (const job of jobs) {
+        const s = job.status ?? {};
+        const tasks = s.tasks ? `${s.tasks.succeeded}/${s.tasks.total}` : '';
+        lines.push(
+          row(
+            [
+              job.metadata.name,
+              s.state ?? '',
+              s.subState ?? '',
+              tasks,
+              (s.batchJob?.name ?? '').split('/').pop() ?? '',
+              s.jobInfo?.wallclockTime ?? '',
+            ],
+            widths,
+          ),
+        );
+      }
+      console.log(`${lines.join('\n')}\n`);
+      const held = jobs.filter((j) => j.status?.state === 'QueuedHeld');
+      if (!released && held.length > 0) {
+        released = true;
+        for (const job of held) {
+          console.log(`releasing ${job.metadata.name} (spec.hold: false)`);
+          await kubectl([
+            'patch',
+            'drmaa2job',
+            job.metadata.name,
+            '-n',
+            NS,
+            '--type=merge',
+            '-p',
+            '{"spec":{"hold":false}}',
+          ]);
+        }
+      }
+      const finished = jobs.filter((j) =>
+        j.status?.conditions?.some((c) => c.type === 'Finished' && c.status === 'True'),
+      );
+      if (jobs.length > 0 && finished.length === jobs.length) {
+        const failed = jobs.filter((j) => j.status?.state === 'Failed').map((j) => j.metadata.name);
+        console.log(
+          `all ${jobs.length} jobs finished; Failed: ${failed.join(', ') || 'none'} (examples/failing.yaml fails on purpose)`,
+        );
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    if (keep) {
+      console.log('--keep: still running; Ctrl-C stops everything');
+      await new Promise(() => undefined);
+    }
+    return 0;
+  } finally {
+    if (!keep) await stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,24 @@
+// The README's first command, `npm run demo`, run non-interactively from a clean state: every example
+// reaches its expected end and the demo stops everything it started.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+
+test('the demo runs every example to its expected end and exits', () => {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--once'], {
+    encoding: 'utf8',
+    timeout: 240_000,
+  });
+  assert.equal(result.status, 0, result.stderr);
+  const out = result.stdout;
+  assert.match(out, /kubeconfig \(admin\): /);
+  assert.match(out, /releasing held/);
+  assert.match(out, /all 8 jobs finished; Failed: failing \(/);
+  const lastTable = out.slice(out.lastIndexOf('NAME '));
+  for (const name of ['array', 'container', 'gpu-spot', 'held', 'hello', 'mpi', 'staging']) {
+    assert.match(lastTable, new RegExp(`^${name}\\s+Done\\s+SUCCEEDED`, 'm'), `${name} is Done`);
+  }
+  assert.match(lastTable, /^failing\s+Failed\s+FAILED/m);
+  assert.match(lastTable, /^array\s+Done\s+SUCCEEDED\s+6\/6/m);
+  assert.match(lastTable, /^mpi\s+Done\s+SUCCEEDED\s+4\/4/m);
+});
