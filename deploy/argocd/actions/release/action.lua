@@ -1,0 +1,2 @@
+obj.spec.hold = false
+return obj
