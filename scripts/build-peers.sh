@@ -35,7 +35,7 @@ WORK="$(mktemp -d "$CACHE_ROOT/peers/.build-XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/bin"
 # Keep binaries already built by an interrupted earlier run of the same key.
-[ -d "$BIN_DIR" ] && cp -a "$BIN_DIR/." "$WORK/bin/" 2>/dev/null || true
+if [ -d "$BIN_DIR" ]; then cp -a "$BIN_DIR/." "$WORK/bin/" 2>/dev/null || true; fi
 start=$(date +%s)
 
 build_kube() {

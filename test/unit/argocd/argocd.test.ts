@@ -11,7 +11,10 @@ const DIR = join('deploy', 'argocd');
 let lua = '';
 
 before(() => {
-  lua = execFileSync('bash', ['scripts/ensure-lua.sh'], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+  lua = execFileSync('bash', ['scripts/ensure-tool.sh', 'lua5.1', 'lua5.1'], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .at(-1)!;
 });
 
 /** A JSON value as a Lua table constructor. */
