@@ -56,12 +56,9 @@ export function parseExtensions(
         else if (!FALSE.has(value))
           errors.push({ path: at, message: `expected a boolean (true/false), got ${JSON.stringify(value)}` });
         break;
-      case 'accelerators': {
-        const match = /^([1-9]\d*)\*([^*]+)$/.exec(value);
-        if (!match) errors.push({ path: at, message: `expected N*type, got ${JSON.stringify(value)}` });
-        else out.accelerator = { count: Number(match[1]), type: match[2]! };
+      case 'accelerators':
+        out.accelerator = parseAccelerator(value, at, errors);
         break;
-      }
       case 'tasks_per_node':
         if (!/^[1-9]\d*$/.test(value))
           errors.push({ path: at, message: `expected a positive integer, got ${JSON.stringify(value)}` });
@@ -76,6 +73,19 @@ export function parseExtensions(
     }
   }
   return out;
+}
+
+/** `N*type`: the count is required (the original read a bare type as one, a bad count as none). */
+function parseAccelerator(value: string, at: string, errors: SpecError[]): Extensions['accelerator'] {
+  const match = /^([1-9]\d{0,2})\*([a-z0-9][a-z0-9-]*)$/.exec(value);
+  if (!match) {
+    errors.push({
+      path: at,
+      message: `expected N*type such as 1*nvidia-tesla-t4, got ${JSON.stringify(value)}`,
+    });
+    return undefined;
+  }
+  return { count: Number(match[1]), type: match[2]! };
 }
 
 function parseSecretEnv(value: string, at: string, errors: SpecError[]): Record<string, string> | undefined {

@@ -5,8 +5,24 @@ import type { JobInfo, JobState, JobTemplate } from '../api/drmaa2.js';
 import { formatDuration, protoSeconds } from './duration.js';
 import { jobStateOf } from './state.js';
 
-function transition(events: StatusEvent[], pattern: RegExp): string | undefined {
+function lastMatching(events: StatusEvent[], pattern: RegExp): string | undefined {
   return events.filter((e) => pattern.test(e.description ?? '')).at(-1)?.eventTime;
+}
+
+function firstMatching(events: StatusEvent[], pattern: RegExp): string | undefined {
+  return events.find((e) => pattern.test(e.description ?? ''))?.eventTime;
+}
+
+/** Batch states its transitions only in English prose; the structured fallback is the first RUNNING event. */
+function dispatchTime(events: StatusEvent[]): string | undefined {
+  return lastMatching(events, /SCHEDULED to RUNNING/) ?? firstMatching(events, /\bto RUNNING\b/);
+}
+
+function finishTime(events: StatusEvent[]): string | undefined {
+  return (
+    lastMatching(events, /\bRUNNING to (SUCCEEDED|FAILED|CANCELL|DELETION)/) ??
+    lastMatching(events, /\bto (SUCCEEDED|FAILED|CANCELLED)\b/)
+  );
 }
 
 function failedExitCode(job: Job, tasks: Task[] | undefined): number | undefined {
@@ -41,11 +57,8 @@ export function jobInfoOf(job: Job, tasks?: Task[], lastKnown?: JobState): JobIn
   const encoded = templateBase64(job);
   if (encoded) extension.jobtemplate_base64 = encoded;
   if (policy?.minCpuPlatform) extension.min_cpu_platform = policy.minCpuPlatform;
-  const dispatch = transition(events, /SCHEDULED to RUNNING/);
-  const finish = transition(
-    events,
-    /RUNNING to (SUCCEEDED|FAILED|CANCELL|DELETION)|to (SUCCEEDED|FAILED|CANCELLED)\b/,
-  );
+  const dispatch = dispatchTime(events);
+  const finish = finishTime(events);
   return {
     ...(job.name ? { id: job.name } : {}),
     exitStatus: exit,

@@ -1,12 +1,6 @@
 // One DRMAA2 JobTemplate -> one Batch CreateJobRequest (spec/seed-behavior.md §2), with the original
 // library's faults fixed and the project's departures (safe containers, deterministic IDs).
-import type {
-  CreateJobRequest,
-  Environment,
-  InstancePolicyOrTemplate,
-  Runnable,
-  TaskGroup,
-} from '../api/batch.js';
+import type { CreateJobRequest, Environment, Runnable, TaskGroup } from '../api/batch.js';
 import { CATEGORY_SCRIPT, CATEGORY_SCRIPT_PATH, type JobTemplate } from '../api/drmaa2.js';
 import {
   LABEL_ACCOUNTING,
@@ -16,6 +10,7 @@ import {
   LABEL_SESSION,
   LABEL_UID,
 } from '../api/drmaa2job.js';
+import { instanceOf } from './allocation.js';
 import { parseGoDuration } from './duration.js';
 import { parseExtensions, type Extensions } from './extensions.js';
 import { JOB_ID_RULE, batchJobId, requestIdFor, type Owner } from './jobId.js';
@@ -67,20 +62,24 @@ const UNSUPPORTED: [keyof JobTemplate, string][] = [
   ['deadlineTime', 'use resourceLimits.runtime for a run-time limit'],
 ];
 
-/** Default cpuMilli: one task fills one VM — the vCPU count in the machine type name (custom types included). */
+/**
+ * Default cpuMilli: one task fills one VM. Machine types are family-series-vCPUs[-suffix]
+ * (`c3-standard-8-lssd`) or family-custom-vCPUs-memory (`n2-custom-4-8192`); the vCPU count is the third
+ * piece, not the last one. Shared-core and unknown names get 2000.
+ */
 export function defaultCpuMilli(machine: string): number {
-  const custom = /-custom-(\d+)-\d+/.exec(machine);
-  if (custom) return Number(custom[1]) * 1000;
-  const last = machine.split('-').at(-1) ?? '';
-  return /^\d+$/.test(last) ? Number(last) * 1000 : 2000;
+  const pieces = machine.split('-');
+  const vcpus = pieces[0] === 'custom' ? pieces[1] : pieces[2];
+  return vcpus !== undefined && /^[1-9]\d{0,5}$/.test(vcpus) ? Number(vcpus) * 1000 : 2000;
 }
 
 function base64(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64');
 }
 
-function templateJson(template: JobTemplate, minSlots: number, maxSlots: number): string {
-  return JSON.stringify({ extension: {}, ...template, minSlots, maxSlots });
+/** Batch Duration text of a number of seconds, without float noise ("1.5s", "900s"). */
+function protoDuration(seconds: number): string {
+  return `${Number(seconds.toFixed(9))}s`;
 }
 
 function runnables(
@@ -263,7 +262,7 @@ export function buildRequest(
           path: at,
           message: `expected a duration such as 30m or 1h30m, got ${JSON.stringify(value)}`,
         });
-      else maxRunDuration = `${Math.round(seconds)}s`;
+      else maxRunDuration = protoDuration(seconds);
     } else if (key === 'bootdiskmib' || key === 'cpumilli') {
       if (!/^[1-9]\d*$/.test(String(value)))
         errors.push({ path: at, message: `expected a positive integer, got ${JSON.stringify(value)}` });
@@ -287,7 +286,7 @@ export function buildRequest(
   const variables: Record<string, string> = {
     ...(template.jobEnvironment ?? {}),
     ...(array.elementIndex !== undefined ? { TASK_ID: String(array.elementIndex) } : {}),
-    DRMAA2_JOB_TEMPLATE: base64(templateJson(template, minSlots, maxSlots)),
+    DRMAA2_JOB_TEMPLATE: base64(JSON.stringify(template)),
   };
   const environment: Environment = {
     variables,
@@ -309,20 +308,8 @@ export function buildRequest(
     },
   };
   if (errors.length > before) return undefined;
-  const instance: InstancePolicyOrTemplate = machine!.startsWith('template:')
-    ? { instanceTemplate: machine!.split(':')[1] ?? '' }
-    : {
-        policy: {
-          machineType: machine!,
-          ...(template.machineArch ? { minCpuPlatform: template.machineArch } : {}),
-          provisioningModel: ext.spot ? 'SPOT' : 'STANDARD',
-          ...(template.reservationID ? { reservation: template.reservationID } : {}),
-          ...(ext.accelerator
-            ? { accelerators: [{ type: ext.accelerator.type, count: ext.accelerator.count }] }
-            : {}),
-        },
-        installGpuDrivers: Boolean(ext.accelerator?.type.startsWith('nvidia')),
-      };
+  const instance = instanceOf(machine!, template, ext, path, errors, warnings);
+  if (errors.length > before) return undefined;
   const request: CreateJobRequest = {
     parent: `projects/${ctx.project}/locations/${ctx.location}`,
     jobId,

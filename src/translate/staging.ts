@@ -1,5 +1,6 @@
 // stageInFiles / stageOutFiles -> Batch volumes (and container bind mounts), and the stage-out buckets the
-// controller makes sure of before it submits. Keys are sorted, so the same template gives the same request.
+// controller makes sure of before it submits. Keys are sorted, so the same template gives the same request;
+// a bucket staged in and out at the same path is mounted once; two sources on one path are an error.
 import type { Volume } from '../api/batch.js';
 import type { SpecError } from './specError.js';
 
@@ -9,70 +10,120 @@ export interface Staging {
   buckets: string[];
 }
 
+const BUCKET_PATH = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/.*)?$/;
+
+class Mounts {
+  readonly out: Staging = { volumes: [], containerVolumes: [], buckets: [] };
+  private readonly byTarget = new Map<string, string>();
+
+  constructor(
+    private readonly container: boolean,
+    private readonly errors: SpecError[],
+  ) {}
+
+  /** False when the path already holds another source (reported) or this one (nothing to add). */
+  claim(target: string, source: string, at: string): boolean {
+    if (!target.startsWith('/')) {
+      this.errors.push({ path: at, message: `the path ${JSON.stringify(target)} must be absolute` });
+      return false;
+    }
+    const held = this.byTarget.get(target);
+    if (held === undefined) {
+      this.byTarget.set(target, source);
+      return true;
+    }
+    if (held !== source)
+      this.errors.push({ path: at, message: `${target} is already staged from ${JSON.stringify(held)}` });
+    return false;
+  }
+
+  gcs(source: string, target: string, at: string): void {
+    const remotePath = source.slice('gs://'.length).replace(/\/+$/, '');
+    if (!BUCKET_PATH.test(remotePath)) {
+      this.errors.push({ path: at, message: `invalid Cloud Storage URI ${JSON.stringify(source)}` });
+      return;
+    }
+    if (!this.claim(target, `gs://${remotePath}`, at)) return;
+    this.out.volumes.push({ gcs: { remotePath }, mountPath: target });
+    if (this.container) this.out.containerVolumes.push(`${target}:${target}`);
+  }
+
+  nfs(source: string, target: string, at: string): void {
+    const [, server, remote] = source.split(':');
+    if (source.split(':').length !== 3 || !server || !remote?.startsWith('/')) {
+      this.errors.push({
+        path: at,
+        message: `expected nfs:<server>:<absolute path>, got ${JSON.stringify(source)}`,
+      });
+      return;
+    }
+    if (!this.container) return this.nfsForScript(server, remote, source, target, at);
+    const dir = remote.slice(0, remote.lastIndexOf('/') + 1);
+    const file = remote.slice(dir.length);
+    const hostPath = `/mnt${dir}`.replace(/\/+$/, '');
+    if (!this.claim(target, source, at)) return;
+    if (!this.out.volumes.some((v) => v.nfs?.server === server && v.nfs.remotePath === dir))
+      this.out.volumes.push({ nfs: { server, remotePath: dir }, mountPath: hostPath });
+    this.out.containerVolumes.push(`${file ? `${hostPath}/${file}` : hostPath}:${target}`);
+  }
+
+  /** Script jobs run on the VM: the share is mounted where the template asks, and only directories can be. */
+  private nfsForScript(server: string, remote: string, source: string, target: string, at: string): void {
+    if (!remote.endsWith('/')) {
+      this.errors.push({
+        path: at,
+        message: `script jobs can stage in NFS directories only (end the path with /), got ${JSON.stringify(source)}`,
+      });
+      return;
+    }
+    if (!this.claim(target, source, at)) return;
+    this.out.volumes.push({ nfs: { server, remotePath: remote }, mountPath: target });
+  }
+
+  localhost(source: string, target: string, at: string): void {
+    const hostPath = source.slice('localhost:'.length);
+    if (!this.container) {
+      this.errors.push({ path: at, message: 'localhost: sources are only valid for container jobs' });
+      return;
+    }
+    if (!hostPath.startsWith('/')) {
+      this.errors.push({
+        path: at,
+        message: `expected localhost:<absolute path>, got ${JSON.stringify(source)}`,
+      });
+      return;
+    }
+    if (this.claim(target, source, at)) this.out.containerVolumes.push(`${hostPath}:${target}`);
+  }
+}
+
 function sorted(map: Record<string, string> | undefined): [string, string][] {
-  return Object.entries(map ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return Object.entries(map ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function stageIn(mounts: Mounts, target: string, source: unknown, at: string, errors: SpecError[]): void {
+  if (typeof source !== 'string') errors.push({ path: at, message: 'expected a string' });
+  else if (source.startsWith('gs://')) mounts.gcs(source, target, at);
+  else if (source.startsWith('nfs:')) mounts.nfs(source, target, at);
+  else if (source.startsWith('localhost:')) mounts.localhost(source, target, at);
+  else
+    errors.push({
+      path: at,
+      message: `unsupported source ${JSON.stringify(source)}: use gs://<bucket>[/<path>], nfs:<server>:<path> or localhost:<path>`,
+    });
 }
 
 export function staging(
-  stageIn: Record<string, string> | undefined,
-  stageOut: Record<string, string> | undefined,
+  stageInFiles: Record<string, string> | undefined,
+  stageOutFiles: Record<string, string> | undefined,
   container: boolean,
   path: string,
   errors: SpecError[],
 ): Staging {
-  const out: Staging = { volumes: [], containerVolumes: [], buckets: [] };
-  const mounted = new Set<string>();
-  const mountGcs = (source: string, target: string, at: string) => {
-    const remotePath = source.slice('gs://'.length).replace(/\/+$/, '');
-    if (!/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/.*)?$/.test(remotePath)) {
-      errors.push({ path: at, message: `invalid Cloud Storage URI ${JSON.stringify(source)}` });
-      return;
-    }
-    if (!target.startsWith('/')) {
-      errors.push({ path: at, message: `the mount path ${JSON.stringify(target)} must be absolute` });
-      return;
-    }
-    const key = `${remotePath}=>${target}`;
-    if (mounted.has(key)) return;
-    mounted.add(key);
-    out.volumes.push({ gcs: { remotePath }, mountPath: target });
-    if (container) out.containerVolumes.push(`${target}:${target}`);
-  };
-  for (const [target, source] of sorted(stageIn)) {
-    const at = `${path}.stageInFiles[${JSON.stringify(target)}]`;
-    if (typeof source !== 'string') {
-      errors.push({ path: at, message: 'expected a string' });
-    } else if (source.startsWith('gs://')) {
-      mountGcs(source, target, at);
-    } else if (source.startsWith('nfs:')) {
-      const parts = source.split(':');
-      if (parts.length !== 3 || !parts[1] || !parts[2]?.startsWith('/')) {
-        errors.push({
-          path: at,
-          message: `expected nfs:<server>:<absolute path>, got ${JSON.stringify(source)}`,
-        });
-        continue;
-      }
-      const remote = parts[2];
-      const dir = remote.endsWith('/') ? remote : remote.slice(0, remote.lastIndexOf('/') + 1);
-      const file = remote.slice(dir.length);
-      const mountPath = `/mnt${dir}`.replace(/\/+$/, '');
-      if (!out.volumes.some((v) => v.nfs?.server === parts[1] && v.nfs?.remotePath === dir)) {
-        out.volumes.push({ nfs: { server: parts[1], remotePath: dir }, mountPath });
-      }
-      if (container) out.containerVolumes.push(`${mountPath}/${file}`.replace(/\/$/, '') + `:${target}`);
-    } else if (source.startsWith('localhost:')) {
-      if (!container)
-        errors.push({ path: at, message: 'localhost: sources are only valid for container jobs' });
-      else out.containerVolumes.push(`${source.slice('localhost:'.length)}:${target}`);
-    } else {
-      errors.push({
-        path: at,
-        message: `unsupported source ${JSON.stringify(source)}: use gs://, nfs:<server>:<path> or localhost:<path>`,
-      });
-    }
-  }
-  for (const [target, destination] of sorted(stageOut)) {
+  const mounts = new Mounts(container, errors);
+  for (const [target, source] of sorted(stageInFiles))
+    stageIn(mounts, target, source, `${path}.stageInFiles[${JSON.stringify(target)}]`, errors);
+  for (const [target, destination] of sorted(stageOutFiles)) {
     const at = `${path}.stageOutFiles[${JSON.stringify(target)}]`;
     if (typeof destination !== 'string' || !destination.startsWith('gs://')) {
       errors.push({
@@ -81,9 +132,10 @@ export function staging(
       });
       continue;
     }
-    mountGcs(destination, target, at);
+    const before = errors.length;
+    mounts.gcs(destination, target, at);
     const bucket = destination.slice('gs://'.length).split('/')[0]!;
-    if (bucket && !out.buckets.includes(bucket)) out.buckets.push(bucket);
+    if (errors.length === before && !mounts.out.buckets.includes(bucket)) mounts.out.buckets.push(bucket);
   }
-  return out;
+  return mounts.out;
 }

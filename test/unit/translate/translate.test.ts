@@ -78,7 +78,7 @@ describe('JobTemplate -> CreateJobRequest', () => {
     const decoded = JSON.parse(
       Buffer.from(spec.environment!.variables!.DRMAA2_JOB_TEMPLATE!, 'base64').toString(),
     );
-    assert.deepEqual(decoded, { extension: {}, ...busybox, minSlots: 1, maxSlots: 1 });
+    assert.deepEqual(decoded, busybox, 'the template as given, so it decodes back to the same spec');
     assert.deepEqual(r.job.allocationPolicy!.instances, [
       { policy: { machineType: 'n2-standard-2', provisioningModel: 'STANDARD' }, installGpuDrivers: false },
     ]);
@@ -184,8 +184,8 @@ describe('JobTemplate -> CreateJobRequest', () => {
   it('rejects bad input with the path of the field', () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [
-        { extension: { extensionList: { accelerators: 'x' } } },
-        /^spec\.jobTemplate\.extension\.extensionList\.accelerators: expected N\*type, got "x"$/,
+        { extension: { extensionList: { accelerators: 'two*gpu' } } },
+        /^spec\.jobTemplate\.extension\.extensionList\.accelerators: expected N\*type such as 1\*nvidia-tesla-t4, got "two\*gpu"$/,
       ],
       [{ extension: { extensionList: { spot: 'maybe' } } }, /extensionList\.spot: expected a boolean/],
       [
