@@ -2,16 +2,77 @@
 // emulator executing jobs as local processes, fake-gcs-server, and the controller running as its
 // ServiceAccount; it applies examples/, shows the jobs live until all have finished, and tells where the
 // kubeconfig is. Ctrl-C stops everything. --keep leaves it running after the jobs finish; --once exits then.
+// With --kubeconfig PATH it uses that cluster instead of starting a local control plane (the CRD is installed
+// there, and the controller runs with that kubeconfig's identity).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { runController } from '../src/cli/controller.js';
 import { parseConfig } from '../src/controller/config.js';
 import type { Drmaa2Job } from '../src/api/drmaa2job.js';
-import { PROJECT_ROOT } from '../test/support/peers.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { startEmulator } from '../src/emulator/index.js';
+import { startFakeGcs } from '../test/support/fakeGcs.js';
+import { kubectlFor, mustSucceed, type Kubectl } from '../test/support/kubectl.js';
+import { PROJECT_ROOT, peerBinDir } from '../test/support/peers.js';
 import { startPeers } from '../test/support/startPeers.js';
 
 const keep = process.argv.includes('--keep');
+const kubeconfigAt = process.argv.indexOf('--kubeconfig');
+const externalKubeconfig = kubeconfigAt > 0 ? process.argv[kubeconfigAt + 1] : undefined;
+
+interface Environment {
+  kubectl: Kubectl;
+  controllerKubeconfig: string;
+  userKubeconfig: string;
+  kubectlPath: string;
+  batchEmulatorHost: string;
+  storageEmulatorHost: string;
+  stop(): Promise<void>;
+}
+
+/** A local control plane with the test peers, or an existing cluster with only the emulators started here. */
+async function environment(): Promise<Environment> {
+  if (!externalKubeconfig) {
+    console.log('starting etcd, kube-apiserver, fake-gcs-server and the Batch emulator ...');
+    const peers = await startPeers({ emulator: { stepMs: 300 } });
+    return {
+      kubectl: peers.controlPlane.kubectl,
+      controllerKubeconfig: peers.controlPlane.kubeconfigController,
+      userKubeconfig: peers.controlPlane.kubeconfigAdmin,
+      kubectlPath: join(peers.controlPlane.binDir, 'kubectl'),
+      batchEmulatorHost: peers.emulator.host,
+      storageEmulatorHost: peers.storageEmulatorHost,
+      stop: () => peers.stop(),
+    };
+  }
+  console.log(
+    `using the cluster of ${externalKubeconfig}; starting fake-gcs-server and the Batch emulator ...`,
+  );
+  const binDir = await peerBinDir();
+  const kubectl = kubectlFor(binDir, externalKubeconfig, mkdtempSync(join(tmpdir(), 'drmaa2-demo-kubectl-')));
+  mustSucceed(
+    await kubectl(['apply', '--server-side', '-k', join(PROJECT_ROOT, 'crds')]),
+    'installing the CRD',
+  );
+  mustSucceed(
+    await kubectl(['wait', '--for=condition=Established', 'crd/drmaa2jobs.drmaa2.io', '--timeout=60s']),
+    'CRD',
+  );
+  const [emulator, gcs] = await Promise.all([startEmulator({ stepMs: 300 }), startFakeGcs()]);
+  return {
+    kubectl,
+    controllerKubeconfig: externalKubeconfig,
+    userKubeconfig: externalKubeconfig,
+    kubectlPath: join(binDir, 'kubectl'),
+    batchEmulatorHost: emulator.host,
+    storageEmulatorHost: gcs.storageEmulatorHost,
+    stop: async () => {
+      await Promise.all([emulator.stop(), gcs.stop()]);
+    },
+  };
+}
 const NS = 'demo';
 
 function row(cells: string[], widths: number[]): string {
@@ -19,9 +80,8 @@ function row(cells: string[], widths: number[]): string {
 }
 
 async function main(): Promise<number> {
-  console.log('starting etcd, kube-apiserver, fake-gcs-server and the Batch emulator ...');
-  const peers = await startPeers({ emulator: { stepMs: 300 } });
-  const stopAll: (() => Promise<void>)[] = [() => peers.stop()];
+  const env = await environment();
+  const stopAll: (() => Promise<void>)[] = [() => env.stop()];
   const stop = async () => {
     for (const s of stopAll.reverse()) await s().catch(() => undefined);
   };
@@ -30,18 +90,18 @@ async function main(): Promise<number> {
   try {
     const parsed = parseConfig(
       {
-        kubeconfig: peers.controlPlane.kubeconfigController,
+        kubeconfig: env.controllerKubeconfig,
         pollInterval: '1s',
         metricsAddr: '127.0.0.1:0',
         healthAddr: '127.0.0.1:0',
         session: 'demo',
       },
-      { BATCH_EMULATOR_HOST: peers.emulator.host, STORAGE_EMULATOR_HOST: peers.storageEmulatorHost },
+      { BATCH_EMULATOR_HOST: env.batchEmulatorHost, STORAGE_EMULATOR_HOST: env.storageEmulatorHost },
     );
     if (!parsed.ok) throw new Error(parsed.errors.join('; '));
     const controller = await runController(parsed.config, pino({ level: 'warn' }));
     stopAll.push(() => controller.stop());
-    const kubectl = peers.controlPlane.kubectl;
+    const kubectl = env.kubectl;
     await kubectl(['create', 'namespace', NS]);
     const dir = join(PROJECT_ROOT, 'examples');
     for (const file of readdirSync(dir)
@@ -50,10 +110,8 @@ async function main(): Promise<number> {
       const r = await kubectl(['apply', '-n', NS, '-f', join(dir, file)]);
       if (r.code !== 0) throw new Error(`${file}: ${r.stderr}`);
     }
-    console.log(`kubeconfig (admin): ${peers.controlPlane.kubeconfigAdmin}`);
-    console.log(
-      `try: ${join(peers.controlPlane.binDir, 'kubectl')} --kubeconfig ${peers.controlPlane.kubeconfigAdmin} get d2job -n ${NS}\n`,
-    );
+    console.log(`kubeconfig (admin): ${env.userKubeconfig}`);
+    console.log(`try: ${env.kubectlPath} --kubeconfig ${env.userKubeconfig} get d2job -n ${NS}\n`);
     const widths = [12, 11, 22, 6, 40, 10];
     let released = false;
     for (;;) {
