@@ -102,7 +102,7 @@ export function checkShape(spec: unknown, base: string): SpecError[] {
           errors.push({ path: `${base}.array.begin`, message: 'must not be greater than end' });
         if (maxParallel !== undefined && maxParallel < 1)
           errors.push({ path: `${base}.array.maxParallel`, message: 'must be at least 1' });
-        if ((end! - begin!) / step! >= 100_000)
+        if (step! > 0 && begin! <= end! && (end! - begin!) / step! >= 100_000)
           errors.push({ path: `${base}.array`, message: 'at most 100000 indexes' });
       }
     }
