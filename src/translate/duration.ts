@@ -16,16 +16,23 @@ export function parseGoDuration(text: string): number | undefined {
   return match[1] === '-' ? -total : total;
 }
 
-/** Go's rendering of a duration given in seconds: "1h2m3.5s", "0s". */
+/** A count of `unit`s with Go's trimmed decimals: 1500 / 1000 -> "1.5". */
+function decimal(nanos: number, unit: number): string {
+  return Number((nanos / unit).toFixed(9)).toString();
+}
+
+/** Go's rendering of a duration given in seconds: "1h2m3.5s", "1.5ms", "0s" (nanosecond precision). */
 export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds === 0) return '0s';
+  if (!Number.isFinite(seconds)) return '0s';
+  const total = Math.round(Math.abs(seconds) * 1e9);
+  if (total === 0) return '0s';
   const sign = seconds < 0 ? '-' : '';
-  let rest = Math.abs(seconds);
-  const hours = Math.floor(rest / 3600);
-  rest -= hours * 3600;
-  const minutes = Math.floor(rest / 60);
-  rest -= minutes * 60;
-  const secs = Number(rest.toFixed(9)).toString();
+  if (total < 1e3) return `${sign}${total}ns`;
+  if (total < 1e6) return `${sign}${decimal(total, 1e3)}µs`;
+  if (total < 1e9) return `${sign}${decimal(total, 1e6)}ms`;
+  const hours = Math.floor(total / 3.6e12);
+  const minutes = Math.floor((total - hours * 3.6e12) / 6e10);
+  const secs = decimal(total - hours * 3.6e12 - minutes * 6e10, 1e9);
   if (hours > 0) return `${sign}${hours}h${minutes}m${secs}s`;
   if (minutes > 0) return `${sign}${minutes}m${secs}s`;
   return `${sign}${secs}s`;
