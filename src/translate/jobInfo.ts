@@ -25,6 +25,7 @@ function finishTime(events: StatusEvent[]): string | undefined {
   );
 }
 
+/** A failed task that reports exit code 0 (preempted, lost) still failed: the job then reports 1. */
 function failedExitCode(job: Job, tasks: Task[] | undefined): number | undefined {
   const taskEvents = (tasks ?? []).flatMap((t) => t.status?.statusEvents ?? []);
   const events = [...taskEvents, ...(job.status?.statusEvents ?? [])];
@@ -50,7 +51,7 @@ export function templateOf(job: Job): JobTemplate | undefined {
 export function jobInfoOf(job: Job, tasks?: Task[], lastKnown?: JobState): JobInfo {
   const { state, subState } = jobStateOf(job, lastKnown);
   const events = job.status?.statusEvents ?? [];
-  const exit = state === 'Failed' ? (failedExitCode(job, tasks) ?? 1) : 0;
+  const exit = state === 'Failed' ? failedExitCode(job, tasks) || 1 : 0;
   const policy = job.allocationPolicy?.instances?.[0]?.policy;
   const extension: Record<string, string> = {};
   if (job.uid) extension.uid = job.uid;
