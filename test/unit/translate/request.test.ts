@@ -1,7 +1,7 @@
 // JobTemplate -> CreateJobRequest, one rule at a time (spec/seed-behavior.md §2 and the project's departures).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultCpuMilli } from '../../../src/translate/request.js';
+import { defaultCpuMilli } from '../../../src/translate/compute.js';
 import {
   busybox,
   ctx,
