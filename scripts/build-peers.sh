@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the real test peers (kube-apiserver, kubectl, etcd, fake-gcs-server) from their Go modules.
+# Builds the real test peers (kube-apiserver, kube-controller-manager, kubectl, etcd, fake-gcs-server) from
+# their Go modules.
 # The binaries are cached outside the checkout, keyed by the pinned versions and the Go version, so fresh
 # clones and CI reuse them; a change of pin builds a new set. Two runs racing take turns on a lock and the
 # set appears atomically (built in a temp dir, then renamed). Prints the bin directory on its last line.
@@ -18,9 +19,14 @@ KEY="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_gcs-${FAKE_GCS_VERSION}_${GO_VERSIO
 BIN_DIR="$CACHE_ROOT/peers/$KEY/bin"
 export GOFLAGS="${GOFLAGS:-} -modcacherw"
 export CGO_ENABLED=0
+# kube-controller-manager runs only its namespace and garbage-collector controllers in tests: deleting a
+# namespace must delete what is in it, as in a cluster.
+BINARIES="kube-apiserver kube-controller-manager kubectl etcd fake-gcs-server"
+KUBE_BINARIES="kube-apiserver kube-controller-manager kubectl"
 
 all_built() {
-  [ -x "$BIN_DIR/kube-apiserver" ] && [ -x "$BIN_DIR/kubectl" ] && [ -x "$BIN_DIR/etcd" ] && [ -x "$BIN_DIR/fake-gcs-server" ]
+  local b
+  for b in $BINARIES; do [ -x "$BIN_DIR/$b" ] || return 1; done
 }
 
 if all_built; then echo "$BIN_DIR"; exit 0; fi
@@ -39,7 +45,9 @@ if [ -d "$BIN_DIR" ]; then cp -a "$BIN_DIR/." "$WORK/bin/" 2>/dev/null || true; 
 start=$(date +%s)
 
 build_kube() {
-  [ -x "$WORK/bin/kube-apiserver" ] && [ -x "$WORK/bin/kubectl" ] && return 0
+  local b missing=""
+  for b in $KUBE_BINARIES; do [ -x "$WORK/bin/$b" ] || missing="$missing $b"; done
+  [ -z "$missing" ] && return 0
   local mod="$WORK/k8s" staging="v0.${K8S_VERSION#v1.}"
   mkdir -p "$mod" && cd "$mod"
   go mod init k8sbin.local >/dev/null 2>&1
@@ -73,7 +81,9 @@ build_kube() {
   done <<<"$plan"
   log "kube: pinned $n staging modules to $staging"
   log "kube: resolving dependencies (first time downloads a few hundred MB)"
-  go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" "k8s.io/kubernetes/cmd/kubectl@$K8S_VERSION" >&2
+  local tools=() b
+  for b in $KUBE_BINARIES; do tools+=("k8s.io/kubernetes/cmd/$b@$K8S_VERSION"); done
+  go get -tool "${tools[@]}" >&2
   go mod tidy >&2
   local minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
   local date; date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -81,10 +91,10 @@ build_kube() {
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld="$ld -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
   done
-  log "kube: building kube-apiserver (10-20 minutes cold on 2 cores)"
-  go build -trimpath -tags=notest,grpcnotrace -ldflags "$ld" -o "$WORK/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-  log "kube: building kubectl"
-  go build -trimpath -tags=notest,grpcnotrace -ldflags "$ld" -o "$WORK/bin/kubectl" k8s.io/kubernetes/cmd/kubectl
+  for b in $missing; do
+    log "kube: building $b (kube-apiserver: 10-20 minutes cold on 2 cores)"
+    go build -trimpath -tags=notest,grpcnotrace -ldflags "$ld" -o "$WORK/bin/$b" "k8s.io/kubernetes/cmd/$b"
+  done
 }
 
 build_etcd() {

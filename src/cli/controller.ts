@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import { createBatchJobs } from '../adapters/batch/index.js';
 import { createKubeAdapters } from '../adapters/kube/index.js';
 import { createBuckets } from '../adapters/storage/index.js';
+import { ThrottledBatchJobs } from '../controller/batchThrottle.js';
 import { parseConfig, type ControllerConfig, type ControllerFlags } from '../controller/config.js';
 import { startHttpServer } from '../controller/health.js';
 import { LeaderElector } from '../controller/leaderElector.js';
@@ -41,11 +42,22 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     logger,
     observeCall: (verb, code) => metrics.kubeCall(verb, code),
   });
-  const batch = createBatchJobs({
+  const client = createBatchJobs({
     projectId: config.project,
     ...(config.batchEmulatorHost ? { emulatorHost: config.batchEmulatorHost } : {}),
     observer: (method, code, ms) => metrics.batchCall(method, code, ms / 1000),
   });
+  const batch = new ThrottledBatchJobs(client, {
+    mutationsPerMinute: config.batchMutationsPerMinute,
+    readsPerMinute: config.batchReadsPerMinute,
+    clock: systemClock,
+    onRateChange: (kind, perMinute, coolDownMs) => {
+      metrics.batchRate(kind, perMinute);
+      logger[coolDownMs > 0 ? 'warn' : 'info']({ kind, perMinute, coolDownMs }, 'Batch call rate changed');
+    },
+  });
+  metrics.batchRate('mutation', config.batchMutationsPerMinute);
+  metrics.batchRate('read', config.batchReadsPerMinute);
   const buckets = createBuckets(
     config.storageEmulatorHost ? { emulatorHost: config.storageEmulatorHost } : {},
   );
@@ -77,6 +89,9 @@ export async function runController(config: ControllerConfig, logger: Logger): P
         identity,
         clock: systemClock,
         logger,
+        leaseDurationMs: config.leaseDurationMs,
+        renewDeadlineMs: config.renewDeadlineMs,
+        retryPeriodMs: config.retryPeriodMs,
       })
     : undefined;
   const runner = new Runner({
@@ -107,7 +122,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     stop: async () => {
       await runner.stop();
       await Promise.all([metricsServer.close(), healthServer.close()]);
-      await batch.close();
+      await client.close();
     },
   };
 }
@@ -158,6 +173,20 @@ export function registerController(program: Command): void {
     .option('--concurrency <n>', 'parallel reconciles [DRMAA2_CONCURRENCY]')
     .option('--leader-elect', 'leader election on a Lease, for more than one replica [DRMAA2_LEADER_ELECT]')
     .option('--lease-namespace <ns>', 'namespace of the leader election Lease [DRMAA2_LEASE_NAMESPACE]')
+    .option('--lease-duration <duration>', 'how long a lease lasts unrenewed [DRMAA2_LEASE_DURATION]')
+    .option(
+      '--renew-deadline <duration>',
+      'a leader that cannot renew within this stops [DRMAA2_RENEW_DEADLINE]',
+    )
+    .option('--retry-period <duration>', 'how often leader election tries [DRMAA2_RETRY_PERIOD]')
+    .option(
+      '--batch-mutations-per-minute <n>',
+      'ceiling on Batch creates, cancels and deletes per minute (quota: 6000) [DRMAA2_BATCH_MUTATIONS_PER_MINUTE]',
+    )
+    .option(
+      '--batch-reads-per-minute <n>',
+      'ceiling on Batch gets and lists per minute (quota: 15000) [DRMAA2_BATCH_READS_PER_MINUTE]',
+    )
     .option('--metrics-addr <addr>', 'address of /metrics, e.g. :8080 [DRMAA2_METRICS_ADDR]')
     .option('--health-addr <addr>', 'address of /healthz and /readyz, e.g. :8081 [DRMAA2_HEALTH_ADDR]')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent [DRMAA2_LOG_LEVEL]')

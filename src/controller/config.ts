@@ -12,6 +12,13 @@ export interface ControllerConfig {
   leaderElect: boolean;
   leaseNamespace: string;
   leaseName: string;
+  /** Leader election timings (client-go's names and defaults: 15 s, 10 s, 2 s). */
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  /** Client-side ceilings on Batch calls per minute, below the region's quota (6,000 mutations, 15,000 reads). */
+  batchMutationsPerMinute: number;
+  batchReadsPerMinute: number;
   metricsAddr: string;
   healthAddr: string;
   logLevel: string;
@@ -29,6 +36,11 @@ export interface ControllerFlags {
   concurrency?: string;
   leaderElect?: boolean;
   leaseNamespace?: string;
+  leaseDuration?: string;
+  renewDeadline?: string;
+  retryPeriod?: string;
+  batchMutationsPerMinute?: string;
+  batchReadsPerMinute?: string;
   metricsAddr?: string;
   healthAddr?: string;
   logLevel?: string;
@@ -45,6 +57,11 @@ export const ENV_TWINS: Record<keyof ControllerFlags, string> = {
   concurrency: 'DRMAA2_CONCURRENCY',
   leaderElect: 'DRMAA2_LEADER_ELECT',
   leaseNamespace: 'DRMAA2_LEASE_NAMESPACE',
+  leaseDuration: 'DRMAA2_LEASE_DURATION',
+  renewDeadline: 'DRMAA2_RENEW_DEADLINE',
+  retryPeriod: 'DRMAA2_RETRY_PERIOD',
+  batchMutationsPerMinute: 'DRMAA2_BATCH_MUTATIONS_PER_MINUTE',
+  batchReadsPerMinute: 'DRMAA2_BATCH_READS_PER_MINUTE',
   metricsAddr: 'DRMAA2_METRICS_ADDR',
   healthAddr: 'DRMAA2_HEALTH_ADDR',
   logLevel: 'DRMAA2_LOG_LEVEL',
@@ -98,6 +115,37 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
     errors.push(`--concurrency must be an integer from 1 to 256, got ${concurrencyText}`);
   }
+  const duration = (
+    key: 'leaseDuration' | 'renewDeadline' | 'retryPeriod',
+    fallback: string,
+    flag: string,
+  ) => {
+    const text = pick(flags, env, key) ?? fallback;
+    const ms = parseDuration(text);
+    if (ms === undefined || ms <= 0)
+      errors.push(`--${flag} must be a positive duration such as ${fallback}, got ${text}`);
+    return Math.round(ms ?? 0);
+  };
+  const leaseDurationMs = duration('leaseDuration', '15s', 'lease-duration');
+  const renewDeadlineMs = duration('renewDeadline', '10s', 'renew-deadline');
+  const retryPeriodMs = duration('retryPeriod', '2s', 'retry-period');
+  if (leaseDurationMs > 0 && renewDeadlineMs > 0 && retryPeriodMs > 0) {
+    if (renewDeadlineMs >= leaseDurationMs)
+      errors.push('--renew-deadline must be shorter than --lease-duration');
+    if (retryPeriodMs >= renewDeadlineMs) errors.push('--retry-period must be shorter than --renew-deadline');
+  }
+  const perMinute = (
+    key: 'batchMutationsPerMinute' | 'batchReadsPerMinute',
+    fallback: number,
+    flag: string,
+  ) => {
+    const text = pick(flags, env, key) ?? String(fallback);
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) errors.push(`--${flag} must be a positive integer, got ${text}`);
+    return n;
+  };
+  const batchMutationsPerMinute = perMinute('batchMutationsPerMinute', 6000, 'batch-mutations-per-minute');
+  const batchReadsPerMinute = perMinute('batchReadsPerMinute', 15000, 'batch-reads-per-minute');
   const leaderText = flags.leaderElect ?? env[ENV_TWINS.leaderElect];
   const leaderElect = leaderText === true || leaderText === 'true' || leaderText === '1';
   const logLevel = pick(flags, env, 'logLevel') ?? 'info';
@@ -118,6 +166,11 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
       leaderElect,
       leaseNamespace: pick(flags, env, 'leaseNamespace') ?? env.POD_NAMESPACE ?? 'drmaa2-system',
       leaseName: 'drmaa2-batch-controller',
+      leaseDurationMs,
+      renewDeadlineMs,
+      retryPeriodMs,
+      batchMutationsPerMinute,
+      batchReadsPerMinute,
       metricsAddr: pick(flags, env, 'metricsAddr') ?? ':8080',
       healthAddr: pick(flags, env, 'healthAddr') ?? ':8081',
       logLevel,

@@ -10,6 +10,7 @@ export interface ControllerMetrics {
   queueLatency(seconds: number): void;
   setJobsByState(counts: Partial<Record<string, number>>): void;
   submitLatency(seconds: number): void;
+  batchRate(kind: string, perMinute: number): void;
 }
 
 export function createMetrics(): ControllerMetrics {
@@ -68,6 +69,12 @@ export function createMetrics(): ControllerMetrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
+  const batchRate = new Gauge({
+    name: 'drmaa2_batch_rate_limit_per_minute',
+    help: 'Batch calls per minute the controller allows itself, by kind (lowered after RESOURCE_EXHAUSTED)',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
   return {
     registry,
     reconcileDone(result, seconds) {
@@ -88,5 +95,6 @@ export function createMetrics(): ControllerMetrics {
       for (const [state, n] of Object.entries(counts)) jobs.set({ state }, n ?? 0);
     },
     submitLatency: (s) => submit.observe(s),
+    batchRate: (kind, perMinute) => batchRate.set({ kind }, perMinute),
   };
 }

@@ -149,8 +149,10 @@ export class Runner {
       queue.forget(key);
       if (result.requeueAfterMs !== undefined) queue.addAfter(key, result.requeueAfterMs);
       metrics?.reconcileDone(result.requeueAfterMs !== undefined ? 'requeue' : 'success', seconds());
+      logger.debug({ key, requeueAfterMs: result.requeueAfterMs }, 'Reconciled');
     } catch (err) {
       metrics?.reconcileDone('error', seconds());
+      logger.debug({ key, err: (err as Error).message }, 'Reconciled with an error');
       if (err instanceof TerminalError) {
         queue.forget(key);
         logger.error({ key, err: err.message }, 'Reconcile failed for good; not retried');

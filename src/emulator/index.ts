@@ -45,6 +45,8 @@ export interface RunningEmulator {
   adminUrl: string;
   stats(): EmulatorStats;
   callLog(): CallRecord[];
+  /** Calls `listener` for each call as it is answered, before the answer leaves; returns the unsubscribe. */
+  onCall(listener: (call: CallRecord) => void): () => void;
   setFaults(faults: FaultConfig): void;
   setQuota(quota: Quota | undefined): void;
   jobs(): Job[];
@@ -74,6 +76,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     adminUrl: admin?.url ?? '',
     stats: () => ({ calls: structuredClone(stats.calls), jobs: engine.all().length }),
     callLog: () => [...stats.log],
+    onCall: (listener) => {
+      stats.listeners.add(listener);
+      return () => stats.listeners.delete(listener);
+    },
     setFaults: (f) => faults.set(f),
     setQuota: (q) => faults.setQuota(q),
     jobs: () => engine.all(),

@@ -23,11 +23,20 @@ export interface CallRecord {
 export class CallStats {
   readonly calls: Record<string, Record<string, number>> = {};
   readonly log: CallRecord[] = [];
+  /** Told of each call as it is answered, before the answer is sent. */
+  readonly listeners = new Set<(entry: CallRecord) => void>();
 
   record(entry: CallRecord): void {
     const byCode = (this.calls[entry.method] ??= {});
     byCode[entry.code] = (byCode[entry.code] ?? 0) + 1;
     if (this.log.length < 200_000) this.log.push(entry);
+    for (const listener of this.listeners) {
+      try {
+        listener(entry);
+      } catch {
+        // A listener's failure must not change the answer.
+      }
+    }
   }
 }
 

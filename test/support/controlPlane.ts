@@ -9,10 +9,12 @@ import { dump, loadAll } from 'js-yaml';
 import { startApiServer, type ApiServer } from './apiserver.js';
 import { generateCerts } from './certs.js';
 import { trackDirectory, untrackDirectory } from './cleanup.js';
+import { startControllerManager } from './controllerManager.js';
 import { startEtcd, type Etcd } from './etcd.js';
 import { writeKubeconfig, type KubeUser } from './kubeconfig.js';
 import { kubectlFor, mustSucceed, type Kubectl } from './kubectl.js';
 import { PROJECT_ROOT, peerBinDir } from './peers.js';
+import type { PeerProcess } from './process.js';
 import { waitUntil } from './wait.js';
 
 export interface ControlPlaneOptions {
@@ -20,6 +22,8 @@ export interface ControlPlaneOptions {
   crdDir?: string;
   /** Kustomize directory with the controller's namespace, ServiceAccount and RBAC (default: the project's deploy/). */
   deployDir?: string;
+  /** Also run kube-controller-manager's namespace and garbage-collector controllers. */
+  controllerManager?: boolean;
 }
 
 export interface ApplyOptions {
@@ -76,8 +80,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const binDir = await peerBinDir();
   const dir = mkdtempSync(join(tmpdir(), 'drmaa2-control-plane-'));
   trackDirectory(dir);
-  const running: { etcd?: Etcd; apiServer?: ApiServer } = {};
+  const running: { etcd?: Etcd; apiServer?: ApiServer; controllerManager?: PeerProcess } = {};
   const stop = async () => {
+    await running.controllerManager?.stop();
     await running.apiServer?.stop();
     await running.etcd?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -96,6 +101,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       return join(dir, file);
     };
     const kubeconfigAdmin = kubeconfigFor('admin.kubeconfig', 'admin', { clientCert: certs.admin });
+    if (opts.controllerManager)
+      running.controllerManager = await startControllerManager(binDir, dir, kubeconfigAdmin);
     await mkdir(join(dir, 'kubectl-cache'));
     const kubectl = kubectlFor(binDir, kubeconfigAdmin, join(dir, 'kubectl-cache'));
     await installCrds(kubectl, opts.crdDir ?? join(PROJECT_ROOT, 'crds'));

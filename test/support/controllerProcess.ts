@@ -45,8 +45,10 @@ export interface ControllerProcess {
   /** How many times it was started. */
   starts(): number;
   running(): boolean;
-  /** SIGKILL: no shutdown handler runs, in-flight work is lost mid-call. */
+  /** SIGKILL and wait for the exit: no shutdown handler runs, in-flight work is lost mid-call. */
   kill(): Promise<void>;
+  /** SIGKILL sent at once, without waiting (from inside a peer's callback); follow with kill(). */
+  killNow(): void;
   /** SIGTERM and wait (graceful shutdown). */
   stop(): Promise<void>;
   /** Starts it again with the same flags. */
@@ -124,10 +126,11 @@ export async function startControllerProcess(opts: ControllerProcessOptions): Pr
     pid: () => current!.pid,
     starts: () => starts,
     running: () => current !== undefined && current.exitStatus() === undefined,
+    killNow: () => signalGroup(current!.pid, 'SIGKILL'),
     kill: async () => {
       const proc = current!;
-      if (proc.exitStatus() !== undefined) return;
-      process.kill(-proc.pid, 'SIGKILL');
+      if (proc.exitStatus() !== undefined && exits.length === starts) return;
+      signalGroup(proc.pid, 'SIGKILL');
       await ended(proc);
     },
     stop: async () => {
@@ -142,6 +145,14 @@ export async function startControllerProcess(opts: ControllerProcessOptions): Pr
     usage: () => usageOf(current!.pid),
     exits: () => [...exits],
   };
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
 }
 
 /** JSON log lines; anything else (a stack trace printed by Node itself) becomes a line with level 0. */

@@ -142,3 +142,45 @@ describe('parseConfig', () => {
     assert.equal(ok(REQUIRED, { POD_NAMESPACE: 'drmaa2' }).leaseNamespace, 'drmaa2');
   });
 });
+
+describe('leader election timings and Batch call ceilings', () => {
+  it('default to client-go timings and the Batch region quota', () => {
+    const config = ok(REQUIRED);
+    assert.deepEqual(
+      [config.leaseDurationMs, config.renewDeadlineMs, config.retryPeriodMs],
+      [15_000, 10_000, 2_000],
+    );
+    assert.equal(config.batchMutationsPerMinute, 6000);
+    assert.equal(config.batchReadsPerMinute, 15000);
+  });
+
+  it('take flags and environment twins', () => {
+    const config = ok(
+      { ...REQUIRED, leaseDuration: '4s', renewDeadline: '3s', batchReadsPerMinute: '900' },
+      { DRMAA2_RETRY_PERIOD: '500ms', DRMAA2_BATCH_MUTATIONS_PER_MINUTE: '120' },
+    );
+    assert.deepEqual(
+      [config.leaseDurationMs, config.renewDeadlineMs, config.retryPeriodMs],
+      [4000, 3000, 500],
+    );
+    assert.equal(config.batchMutationsPerMinute, 120);
+    assert.equal(config.batchReadsPerMinute, 900);
+  });
+
+  it('name the flag when the timings do not nest or a ceiling is not a positive integer', () => {
+    assert.match(errors({ ...REQUIRED, leaseDuration: '5s' }).join('\n'), /--renew-deadline must be shorter/);
+    assert.match(errors({ ...REQUIRED, retryPeriod: '12s' }).join('\n'), /--retry-period must be shorter/);
+    assert.match(
+      errors({ ...REQUIRED, leaseDuration: 'soon' }).join('\n'),
+      /--lease-duration must be a positive/,
+    );
+    assert.match(
+      errors({ ...REQUIRED, batchMutationsPerMinute: '0' }).join('\n'),
+      /--batch-mutations-per-minute must be a positive integer, got 0/,
+    );
+    assert.match(
+      errors({ ...REQUIRED, batchReadsPerMinute: '1.5' }).join('\n'),
+      /--batch-reads-per-minute must be a positive integer/,
+    );
+  });
+});
