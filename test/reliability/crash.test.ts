@@ -70,55 +70,53 @@ test(`${JOBS} jobs, ${KILLS} SIGKILLs: one Batch job each, none lost, none orpha
     windowKills.push(call.jobId!);
   });
 
+  // Applied ten at a time, spread over the kills; some are deleted again 0-3 s after they were applied.
+  const deletions: Promise<void>[] = [];
+  const deleteLater = async (name: string) => {
+    await sleep(Math.floor(Math.random() * 3000));
+    const r = await peers.controlPlane.kubectl(['delete', 'drmaa2job', name, '-n', NS, '--wait=false']);
+    assert.equal(r.code, 0, r.stderr);
+  };
   const applying = (async () => {
-    for (let i = 0; i < jobs.length; i += 25) {
-      const batch = jobs.slice(i, i + 25);
+    for (let i = 0; i < jobs.length; i += 10) {
+      const batch = jobs.slice(i, i + 10);
       await applyAll(
         peers,
         batch.map((j) => jobManifest(NS, j.name, { exitCode: j.exitCode, deletionPolicy: j.deletionPolicy })),
       );
-      await sleep(200);
-    }
-  })();
-
-  const deleting = (async () => {
-    await sleep(1500);
-    for (const j of jobs.filter((p) => p.deleted)) {
-      const r = await peers.controlPlane.kubectl(['delete', 'drmaa2job', j.name, '-n', NS, '--wait=false']);
-      assert.equal(r.code, 0, r.stderr);
-      await sleep(50);
+      for (const j of batch.filter((p) => p.deleted)) deletions.push(deleteLater(j.name));
+      await sleep(1000);
     }
   })();
 
   let kills = 0;
   let hitWindow = 0;
   while (kills < KILLS) {
-    if (kills % 3 === 1) {
-      // A targeted kill: the next successful CreateJob kills the controller.
-      const before = windowKills.length;
+    const targeted = kills % 2 === 0 && kills < 8;
+    const before = windowKills.length;
+    if (targeted) {
+      // The next successful CreateJob kills the controller (unless every job is submitted by then).
       armed = 1;
-      await eventually(
-        'a CreateJob to happen',
-        async () => (windowKills.length > before ? true : 'none yet'),
-        60_000,
-        20,
-      );
-      await controller.kill();
+      for (let waited = 0; waited < 15_000 && windowKills.length === before; waited += 20) await sleep(20);
+      armed = 0;
+    } else {
+      await sleep(300 + Math.floor(Math.random() * 2500));
+    }
+    await controller.kill();
+    if (windowKills.length > before) {
       const jobId = windowKills.at(-1)!;
       const owner = peers.emulator.jobs().find((j) => j.name?.endsWith(`/jobs/${jobId}`))?.labels?.[
         LABEL_NAME
       ];
       const resource = owner ? await getJob(peers, NS, owner) : undefined;
       if (resource && !resource.status?.batchJob) hitWindow++;
-    } else {
-      await sleep(300 + Math.floor(Math.random() * 2500));
-      await controller.kill();
     }
     kills++;
     await controller.restart();
   }
   stopListening();
-  await Promise.all([applying, deleting]);
+  await applying;
+  await Promise.all(deletions);
 
   const deletedNames = new Set(jobs.filter((j) => j.deleted).map((j) => j.name));
   await eventually(

@@ -26,10 +26,11 @@ export async function startApiServer(
   dir: string,
   etcdUrl: string,
   certs: ControlPlaneCerts,
+  extraArgs: string[] = [],
 ): Promise<ApiServer> {
   const port = await freePort();
   const url = `https://127.0.0.1:${port}`;
-  const args = apiServerArgs(port, etcdUrl, certs, dir);
+  const args = [...apiServerArgs(port, etcdUrl, certs, dir), ...extraArgs];
   const admin: TlsIdentity = { caCert: certs.ca.cert, client: certs.admin };
   const launch = (): Promise<PeerProcess> =>
     startUntilReady(

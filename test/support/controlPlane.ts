@@ -22,6 +22,8 @@ export interface ControlPlaneOptions {
   crdDir?: string;
   /** Kustomize directory with the controller's namespace, ServiceAccount and RBAC (default: the project's deploy/). */
   deployDir?: string;
+  /** Further kube-apiserver flags, e.g. ['--watch-cache=false']. */
+  apiServerArgs?: string[];
   /** Also run kube-controller-manager's namespace and garbage-collector controllers. */
   controllerManager?: boolean;
 }
@@ -43,6 +45,8 @@ export interface StartupTimes {
 export interface ControlPlane {
   /** https://127.0.0.1:<port> */
   readonly server: string;
+  /** http://127.0.0.1:<port> of etcd (plain HTTP on loopback; its JSON gateway answers /v3/...). */
+  readonly etcdUrl: string;
   /** Kubeconfig of user `admin` in `system:masters` (bypasses RBAC). */
   readonly kubeconfigAdmin: string;
   /** Kubeconfig with a token of the ServiceAccount from deploy/: the controller's shipped permissions. */
@@ -94,7 +98,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const certsMs = lap();
     const etcd = (running.etcd = await startEtcd(binDir, dir));
     const etcdMs = lap();
-    const server = (running.apiServer = await startApiServer(binDir, dir, etcd.url, certs));
+    const server = (running.apiServer = await startApiServer(binDir, dir, etcd.url, certs, opts.apiServerArgs));
     const apiServerMs = lap();
     const kubeconfigFor = (file: string, name: string, user: KubeUser) => {
       writeKubeconfig(join(dir, file), server.url, certs.ca.cert, name, user);
@@ -113,6 +117,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const installMs = lap();
     return {
       server: server.url,
+      etcdUrl: etcd.url,
       kubeconfigAdmin,
       kubeconfigController,
       controllerServiceAccount: rbac.account,
