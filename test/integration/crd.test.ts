@@ -338,28 +338,3 @@ function yamlFiles(dir: string): string[] {
     .sort()
     .map((file) => join(dir, file));
 }
-
-test('the deploy/ kustomize base passes a server-side dry-run, the Deployment under restricted Pod Security', async () => {
-  const result = await cp.kubectl([
-    'apply',
-    '--server-side',
-    '--dry-run=server',
-    '-k',
-    join(PROJECT_ROOT, 'deploy'),
-  ]);
-  assert.equal(result.code, 0, result.stderr);
-  assert.match(
-    result.stdout,
-    /deployment\.apps\/drmaa2-batch-controller serverside-applied \(server dry run\)/,
-  );
-  assert.doesNotMatch(result.stderr, /would violate PodSecurity/);
-  const ns = await cp.kubectl(['get', 'namespace', 'drmaa2-system', '-o', 'jsonpath={.metadata.labels}']);
-  assert.match(ns.stdout, /"pod-security.kubernetes.io\/enforce":"restricted"/);
-  // The same Deployment made privileged is refused by the restricted namespace: the check is real.
-  const rendered = (await cp.kubectl(['kustomize', join(PROJECT_ROOT, 'deploy')])).stdout;
-  const privileged = rendered.replace('allowPrivilegeEscalation: false', 'allowPrivilegeEscalation: true');
-  const refused = await cp.kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], {
-    input: privileged,
-  });
-  assert.match(refused.stderr + refused.stdout, /violate PodSecurity "restricted/);
-});

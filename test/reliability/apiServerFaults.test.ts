@@ -76,13 +76,17 @@ async function etcdCall(path: string, body: unknown): Promise<Record<string, unk
   return (await res.json()) as Record<string, unknown>;
 }
 
-/** Writes a key outside Kubernetes' prefix (moving etcd's revision on) and compacts up to that revision. */
+/** Writes a key outside Kubernetes' prefix twice (moving etcd's revision on) and compacts up to the newest
+ * revision, so that every version before the first write is gone. */
 async function compactEtcd(): Promise<number> {
-  const put = await etcdCall('/v3/kv/put', {
-    key: Buffer.from('/drmaa2-test/revision-bump').toString('base64'),
-    value: Buffer.from(String(Date.now())).toString('base64'),
-  });
-  const revision = Number((put.header as { revision: string }).revision);
+  let revision = 0;
+  for (let i = 0; i < 2; i++) {
+    const put = await etcdCall('/v3/kv/put', {
+      key: Buffer.from('/drmaa2-test/revision-bump').toString('base64'),
+      value: Buffer.from(String(Date.now() + i)).toString('base64'),
+    });
+    revision = Number((put.header as { revision: string }).revision);
+  }
   await etcdCall('/v3/kv/compaction', { revision: String(revision), physical: true });
   return revision;
 }
@@ -124,12 +128,11 @@ test('the watch expires (410 Gone): the informer lists again and misses nothing'
   await allFinished();
   const list = await peers.controlPlane.kubectl([
     'get',
-    'drmaa2jobs',
-    '-A',
-    '-o',
-    'jsonpath={.metadata.resourceVersion}',
+    '--raw',
+    '/apis/drmaa2.io/v1alpha1/drmaa2jobs?limit=1',
   ]);
-  const seenVersion = list.stdout.trim();
+  const seenVersion = (JSON.parse(list.stdout) as { metadata: { resourceVersion: string } }).metadata
+    .resourceVersion;
   const listsBefore = await listCount();
   await compactEtcd();
 
