@@ -482,6 +482,12 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
         return { requeueAfterMs: CONFLICT_REQUEUE_MS };
       }
       if (isKubeError(err, 'NotFound')) return {};
+      if (isKubeError(err, 'Invalid')) {
+        // The API server refuses the controller's own write for this object as it is stored (a rule it
+        // cannot evaluate on it): retrying cannot help until the object changes.
+        await reportProblem(latest.get(key) ?? resource, { reason: 'KubeError', message: err.message }, log);
+        throw new TerminalError(`the API server refuses updates of ${key}: ${err.message}`, { cause: err });
+      }
       const problem = syncProblemOf(err);
       if (problem) {
         log.warn(

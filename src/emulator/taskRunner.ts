@@ -58,13 +58,20 @@ function run(
   argv: string[],
   attempt: TaskAttempt,
   env: Record<string, string>,
-): { child: ChildProcess; done: Promise<number> } {
-  const child = spawn(argv[0]!, argv.slice(1), {
-    cwd: attempt.workDir,
-    env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+): { child: ChildProcess | undefined; done: Promise<number> } {
+  let child: ChildProcess;
+  try {
+    child = spawn(argv[0]!, argv.slice(1), {
+      cwd: attempt.workDir,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    // E.g. E2BIG for a huge script: the task fails as exec would fail on a VM, the emulator carries on.
+    attempt.log(`${(err as Error).message}\n`);
+    return { child: undefined, done: Promise.resolve(127) };
+  }
   attempt.processes.add(child);
   child.stdout?.on('data', (chunk: Buffer) => attempt.log(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => attempt.log(chunk.toString()));
@@ -114,13 +121,14 @@ export async function runTaskAttempt(attempt: TaskAttempt): Promise<AttemptResul
         continue;
       }
       const started = run(argv, attempt, env);
+      const child = started.child;
       if (runnable.background) {
-        background.push(started.child);
+        if (child) background.push(child);
         continue;
       }
-      foreground.add(started.child);
+      if (child) foreground.add(child);
       const code = await started.done;
-      foreground.delete(started.child);
+      if (child) foreground.delete(child);
       if (code !== 0 && !runnable.ignoreExitStatus && failure === undefined) failure = code;
     }
   } finally {

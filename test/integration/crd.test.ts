@@ -215,6 +215,21 @@ test('each CEL rule rejects its violating manifest with its message, naming the 
   }
 });
 
+test('times must be RFC 3339 strings: lists, numbers and free text are refused naming the field', async () => {
+  for (const value of [[1, 2], ['2030-01-01T00:00:00Z'], 5, 'soon', '31/12/2025']) {
+    for (const field of ['startTime', 'deadlineTime']) {
+      const manifest = job(`time-${field.toLowerCase()}`);
+      Object.assign(manifest.spec.jobTemplate, { [field]: value });
+      const result = await applyJob(manifest);
+      assert.notEqual(result.code, 0, `${field}: ${JSON.stringify(value)} accepted`);
+      assert.ok(result.stderr.includes(`spec.jobTemplate.${field}: `), result.stderr);
+    }
+  }
+  const manifest = job('time-ok');
+  Object.assign(manifest.spec.jobTemplate, { startTime: '2020-01-01T00:00:00.5+02:00' });
+  ok(await applyJob(manifest));
+});
+
 test('changing spec.jobTemplate of an existing resource is rejected as immutable; hold stays mutable', async () => {
   const manifest = job('immutable');
   ok(await applyJob(manifest));

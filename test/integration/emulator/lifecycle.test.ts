@@ -52,6 +52,14 @@ describe('job lifecycle', () => {
     assert.match(emulator.taskLog(job.name!, 0), /hello/);
   });
 
+  it('a script too big to exec fails its task, and the emulator carries on', async () => {
+    const job = await finished((await create(scriptJob(`: ${'x'.repeat(300_000)}`))).name!);
+    assert.equal(job.status?.state, 'FAILED');
+    assert.match(emulator.taskLog(job.name!, 0), /E2BIG/);
+    const next = await finished((await create(scriptJob('true'))).name!);
+    assert.equal(next.status?.state, 'SUCCEEDED');
+  });
+
   it('fails with the script exit code', async () => {
     const job = await finished((await create(scriptJob('exit 3'))).name!);
     assert.equal(job.status?.state, 'FAILED');

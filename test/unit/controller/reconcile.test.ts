@@ -644,6 +644,16 @@ describe('Kubernetes errors', () => {
     assert.equal(summary('Synced'), 'False/KubeError');
     assert.equal(batch.calls.length, 0);
   });
+
+  it('a write the API server refuses as invalid is not retried', async () => {
+    store.put(resource());
+    store.setFinalizers = async () => {
+      throw new KubeError('Invalid', 'spec: Invalid value: "object": invalid data', 422);
+    };
+    await assert.rejects(reconcile(KEY), TerminalError);
+    assert.equal(summary('Synced'), 'False/KubeError');
+    assert.equal(batch.calls.length, 0);
+  });
 });
 
 describe('arrays', () => {
