@@ -98,7 +98,13 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const certsMs = lap();
     const etcd = (running.etcd = await startEtcd(binDir, dir));
     const etcdMs = lap();
-    const server = (running.apiServer = await startApiServer(binDir, dir, etcd.url, certs, opts.apiServerArgs));
+    const server = (running.apiServer = await startApiServer(
+      binDir,
+      dir,
+      etcd.url,
+      certs,
+      opts.apiServerArgs,
+    ));
     const apiServerMs = lap();
     const kubeconfigFor = (file: string, name: string, user: KubeUser) => {
       writeKubeconfig(join(dir, file), server.url, certs.ca.cert, name, user);
