@@ -128,7 +128,7 @@ test(`${JOBS} jobs, ${KILLS} SIGKILLs: one Batch job each, none lost, none orpha
       if (stuck.length === 0 && open.length === 0 && items.length === JOBS - deletedNames.size) return true;
       return `${items.length} resources, ${open.length} not finished, ${stuck.length} deleted ones still there`;
     },
-    240_000,
+    Math.max(240_000, JOBS * 600),
     2000,
   );
 
