@@ -15,6 +15,8 @@ import { EXIT_OTHER, runTaskAttempt } from './taskRunner.js';
 export interface EngineOptions {
   stepMs: number;
   containers: 'run' | 'simulate';
+  /** How long a simulated container runs; stepMs when absent. */
+  simulatedRunMs?: number;
   workDir: string;
   now?: () => number;
 }
@@ -347,7 +349,7 @@ export class Engine {
         env: this.environment(record, task, group, hostsFile, workDir),
         workDir,
         containers: this.opts.containers,
-        simulateMs: this.opts.stepMs,
+        simulateMs: this.opts.simulatedRunMs ?? this.opts.stepMs,
         ...(spec.maxRunDuration ? { maxRunDurationMs: parseFloat(spec.maxRunDuration) * 1000 } : {}),
         barriers,
         signal,

@@ -24,6 +24,8 @@ export interface EmulatorOptions {
   stepMs?: number;
   /** `run` (default): a container's entrypoint and commands run as a local process; `simulate`: they succeed. */
   containers?: 'run' | 'simulate';
+  /** How long a simulated container runs, default stepMs. */
+  simulatedRunMs?: number;
   faults?: FaultConfig;
   quota?: Quota;
   /** Where tasks get their working folders; a temp dir (removed on stop) by default. */
@@ -58,7 +60,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const host = opts.host ?? '127.0.0.1';
   const ownWorkDir = opts.workDir === undefined;
   const workDir = opts.workDir ?? mkdtempSync(join(tmpdir(), 'drmaa2-batch-emulator-'));
-  const engine = new Engine({ stepMs: opts.stepMs ?? 20, containers: opts.containers ?? 'run', workDir });
+  const engine = new Engine({
+    stepMs: opts.stepMs ?? 20,
+    containers: opts.containers ?? 'run',
+    ...(opts.simulatedRunMs !== undefined ? { simulatedRunMs: opts.simulatedRunMs } : {}),
+    workDir,
+  });
   const faults = new FaultInjector(opts.faults ?? {}, opts.quota);
   const stats = new CallStats();
   const server = createServer(loadServices(), engine, faults, stats);

@@ -21,6 +21,8 @@ export interface ControllerProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** Wait for /readyz after each start (default true). */
   waitReady?: boolean;
+  /** `source` (default) runs src/ through tsx; `built` runs dist/main.js as the image does (build it first). */
+  entry?: 'source' | 'built';
 }
 
 export interface LogLine {
@@ -74,10 +76,12 @@ export async function startControllerProcess(opts: ControllerProcessOptions): Pr
   const launch = async () => {
     const [metrics, health] = await freePorts(2);
     metricsPort = metrics!;
+    const main =
+      opts.entry === 'built'
+        ? [join(PROJECT_ROOT, 'dist', 'main.js')]
+        : ['--import', 'tsx', join(PROJECT_ROOT, 'src', 'main.ts')];
     const args = [
-      '--import',
-      'tsx',
-      join(PROJECT_ROOT, 'src', 'main.ts'),
+      ...main,
       'controller',
       '--kubeconfig',
       opts.kubeconfig,

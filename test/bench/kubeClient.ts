@@ -1,0 +1,44 @@
+// The bench's own Kubernetes client (admin), counting its requests so they can be told apart from the
+// controller's in the API server's totals.
+import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION } from '../../src/api/drmaa2job.js';
+
+export class BenchClient {
+  readonly kubeConfig = new KubeConfig();
+  readonly api: CustomObjectsApi;
+  requests = 0;
+
+  constructor(kubeconfig: string) {
+    this.kubeConfig.loadFromFile(kubeconfig);
+    this.api = this.kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  async create(namespace: string, body: object): Promise<void> {
+    this.requests++;
+    await this.api.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL,
+      body,
+    });
+  }
+
+  async patchStatus(namespace: string, name: string, status: object): Promise<void> {
+    this.requests++;
+    await this.api.patchNamespacedCustomObjectStatus(
+      { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { status } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  async deleteAll(namespace: string): Promise<void> {
+    this.requests++;
+    await this.api.deleteCollectionNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL,
+    });
+  }
+}

@@ -1,0 +1,71 @@
+// The report as a table for people and as JSON for machines (bench-results/).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchReport } from './run.js';
+import type { Spread } from './stats.js';
+
+const fixed = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
+const spreadText = (s: Spread) =>
+  `p50 ${fixed(s.p50)}  p90 ${fixed(s.p90)}  p99 ${fixed(s.p99)}  max ${fixed(s.max)}`;
+const mapText = (m: Record<string, number>) =>
+  Object.entries(m)
+    .map(([k, v]) => `${k} ${fixed(v, 3)}`)
+    .join(', ');
+
+export function reportLines(r: BenchReport): string[] {
+  const o = r.options;
+  const rows: [string, string][] = [
+    [
+      'machine',
+      `${r.machine.cpus} CPU (${r.machine.cpuModel}), ${r.machine.memoryGb} GB, Node ${r.machine.node}`,
+    ],
+    [
+      'run',
+      `${o.jobs} jobs, ${o.rate > 0 ? `${o.rate}/s` : 'all at once'}, ${o.parallel} client requests in flight, ` +
+        `poll ${o.pollInterval}, concurrency ${o.concurrency}, ${o.shards} shard(s), jobs run ${o.runSeconds}s`,
+    ],
+    [
+      'floor (bare client)',
+      `${fixed(r.floor.seconds)} s for ${r.floor.jobs} creates + status writes (${fixed(r.floor.perSecond, 0)}/s)`,
+    ],
+    [
+      'all Submitted after',
+      `${fixed(r.seconds.allSubmitted)} s  = ${fixed(r.ratioToFloor.submitted)} x floor`,
+    ],
+    ['all Finished after', `${fixed(r.seconds.allFinished)} s  = ${fixed(r.ratioToFloor.finished)} x floor`],
+    ['throughput Submitted', `${fixed(r.throughput.submittedPerSecond, 1)} /s`],
+    ['throughput Finished', `${fixed(r.throughput.finishedPerSecond, 1)} /s`],
+    ['latency to Submitted (s)', spreadText(r.latencySeconds.toSubmitted)],
+    ['latency to Finished (s)', spreadText(r.latencySeconds.toFinished)],
+    ['status after Batch end (s)', spreadText(r.latencySeconds.statusAfterBatchEnd)],
+    ['Batch calls per job', mapText(r.batchCallsPerJob)],
+    [
+      'Batch reads/job/poll interval',
+      `${r.batchReadsPerJobPerPollInterval.value.toExponential(2)} (${r.batchReadsPerJobPerPollInterval.window})`,
+    ],
+    ['kube requests per job (controller)', mapText(r.kubeRequestsPerJob.controller)],
+    ['kube requests per job (API server)', mapText(r.kubeRequestsPerJob.apiServer)],
+    [
+      'controller memory',
+      `${fixed(r.controller.end.rssMb, 0)} MB at the end, ${fixed(r.controller.end.peakRssMb, 0)} MB peak (${r.controller.processes} process(es))`,
+    ],
+    [
+      'controller CPU',
+      `${fixed(r.controller.end.cpuSeconds, 1)} s in all, ${fixed(r.controller.end.peakCpuCores)} cores at peak`,
+    ],
+    [
+      'counts',
+      `${r.counts.created} created, ${r.counts.submitted} submitted, ${r.counts.finished} finished, ${r.counts.batchJobsCreated} Batch jobs`,
+    ],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+}
+
+/** Writes bench-results/<time>-<jobs>.json and returns its path. */
+export function writeReport(r: BenchReport, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${r.options.jobs}-jobs.json`);
+  writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
+  return file;
+}

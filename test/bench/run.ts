@@ -1,0 +1,290 @@
+// One benchmark run: the real control plane and the emulator, the floor first (a bare client), then the
+// controller process(es) driving N jobs, watched from here. Returns every figure of the report.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { hostname, cpus, totalmem } from 'node:os';
+import type { Job } from '../../src/api/batch.js';
+import { startControllerProcess, type ControllerProcess } from '../support/controllerProcess.js';
+import { PROJECT_ROOT } from '../support/peers.js';
+import { startPeers, type Peers } from '../support/startPeers.js';
+import { apiServerRequests, difference } from './apiServerMetrics.js';
+import { measureFloor, type FloorResult } from './floor.js';
+import { BenchClient } from './kubeClient.js';
+import { benchJob, jobName } from './manifest.js';
+import { Observer } from './observer.js';
+import { inParallel, spread, type Spread } from './stats.js';
+import { UsageSampler, type UsageFigures } from './usageSampler.js';
+
+export interface BenchOptions {
+  jobs: number;
+  /** Jobs created per second; 0 creates them all at once (bounded by `parallel`). */
+  rate: number;
+  /** Requests in flight from the bench client (and the floor). */
+  parallel: number;
+  pollInterval: string;
+  concurrency: number;
+  shards: number;
+  /** How long each simulated job runs, seconds (0: instant). */
+  runSeconds: number;
+  timeoutSeconds: number;
+  log?: (line: string) => void;
+}
+
+export interface BenchReport {
+  machine: { host: string; cpus: number; cpuModel: string; memoryGb: number; node: string };
+  options: Omit<BenchOptions, 'log'>;
+  floor: FloorResult;
+  seconds: { allSubmitted: number; allFinished: number };
+  ratioToFloor: { submitted: number; finished: number };
+  throughput: { submittedPerSecond: number; finishedPerSecond: number };
+  latencySeconds: { toSubmitted: Spread; toFinished: Spread; statusAfterBatchEnd: Spread };
+  batchCallsPerJob: Record<string, number>;
+  batchReadsPerJobPerPollInterval: { value: number; window: string };
+  kubeRequestsPerJob: { controller: Record<string, number>; apiServer: Record<string, number> };
+  controller: { end: UsageFigures; processes: number };
+  counts: { created: number; submitted: number; finished: number; batchJobsCreated: number };
+}
+
+const READS = new Set(['GetJob', 'ListJobs', 'ListTasks']);
+
+function pollMs(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text);
+  if (!match) throw new Error(`--poll-interval must look like 500ms, 1s or 1m, got ${text}`);
+  const factor = { ms: 1, s: 1000, m: 60_000 }[match[2] as 'ms' | 's' | 'm'];
+  return Number(match[1]) * factor;
+}
+
+function batchEndTime(job: Job): number | undefined {
+  const ended = (job.status?.statusEvents ?? []).filter((e) =>
+    /to (SUCCEEDED|FAILED)/.test(e.description ?? ''),
+  );
+  const at = ended.at(-1)?.eventTime;
+  return at ? Date.parse(at) : undefined;
+}
+
+function perJob(counts: Record<string, number>, jobs: number): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(counts)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, n]) => [k, Math.round((n / jobs) * 1000) / 1000]),
+  );
+}
+
+/** Sums a prom-client counter over the label `by`. */
+function counterBy(text: string, metric: string, by: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${metric}{`)) continue;
+    const key = new RegExp(`${by}="([^"]*)"`).exec(line)?.[1] ?? '';
+    out[key] = (out[key] ?? 0) + Number(line.split(' ').at(-1));
+  }
+  return out;
+}
+
+/** The controller runs from dist/, as in the image: built from the current sources first. */
+function build(): void {
+  execFileSync(
+    process.execPath,
+    [join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    {
+      cwd: PROJECT_ROOT,
+      stdio: 'inherit',
+    },
+  );
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const log = options.log ?? (() => undefined);
+  build();
+  const interval = pollMs(options.pollInterval);
+  const peers: Peers = await startPeers({
+    emulator: {
+      stepMs: 5,
+      containers: 'simulate',
+      simulatedRunMs: Math.max(5, options.runSeconds * 1000),
+    },
+  });
+  const controllers: ControllerProcess[] = [];
+  const observers: Observer[] = [];
+  try {
+    const cp = peers.controlPlane;
+    const namespaces = Array.from({ length: options.shards }, (_, s) => `bench-${s}`);
+    for (const ns of ['floor', ...namespaces]) {
+      const r = await cp.kubectl(['create', 'namespace', ns]);
+      if (r.code !== 0) throw new Error(r.stderr);
+    }
+    const client = new BenchClient(cp.kubeconfigAdmin);
+    log(`floor: creating ${options.jobs} resources and one status write each, ${options.parallel} in flight`);
+    const floor = await measureFloor(client, 'floor', options.jobs, options.parallel);
+    log(`floor: ${floor.seconds.toFixed(1)} s (${floor.perSecond.toFixed(0)}/s)`);
+
+    for (const [s, ns] of namespaces.entries()) {
+      controllers.push(
+        await startControllerProcess({
+          kubeconfig: cp.kubeconfigController,
+          batchEmulatorHost: peers.emulator.host,
+          storageEmulatorHost: peers.storageEmulatorHost,
+          dir: cp.dir,
+          name: `shard-${s}`,
+          entry: 'built',
+          args: [
+            '--namespace',
+            ns,
+            '--session',
+            `bench-${s}`,
+            '--poll-interval',
+            options.pollInterval,
+            '--concurrency',
+            String(options.concurrency),
+            '--log-level',
+            'warn',
+          ],
+        }),
+      );
+      const observer = new Observer(client.kubeConfig, ns);
+      await observer.start();
+      observers.push(observer);
+    }
+
+    const apiBefore = await apiServerRequests(cp.kubectl);
+    const clientBefore = client.requests;
+    const sampler = new UsageSampler(() => controllers.map((c) => c.pid()));
+    sampler.start();
+    const created = new Map<string, number>();
+    const started = performance.now();
+    log(
+      `load: ${options.jobs} jobs ${options.rate > 0 ? `at ${options.rate}/s` : 'all at once'} over ${options.shards} shard(s)`,
+    );
+    const indexes = Array.from({ length: options.jobs }, (_, i) => i);
+    await inParallel(indexes, options.parallel, async (i) => {
+      if (options.rate > 0) {
+        const due = started + (i / options.rate) * 1000;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+      const ns = namespaces[i % namespaces.length]!;
+      await client.create(ns, benchJob(ns, jobName(i)));
+      created.set(`${ns}/${jobName(i)}`, performance.now());
+    });
+    const perShard = (s: number) => Math.ceil((options.jobs - s) / options.shards);
+    const progress = setInterval(() => {
+      const submitted = observers.reduce((n, o) => n + o.submitted(), 0);
+      const finished = observers.reduce((n, o) => n + o.finished(), 0);
+      log(`  ${submitted} submitted, ${finished} finished`);
+    }, 5000);
+    try {
+      await Promise.all(observers.map((o, s) => o.untilFinished(perShard(s), options.timeoutSeconds * 1000)));
+    } finally {
+      clearInterval(progress);
+    }
+    const usage = sampler.stop();
+    const apiAfter = await apiServerRequests(cp.kubectl);
+    const benchRequests = client.requests - clientBefore;
+
+    // Latencies by this process's clock; the Batch end time by the emulator's (the same machine's clock).
+    const toSubmitted: number[] = [];
+    const toFinished: number[] = [];
+    const afterBatchEnd: number[] = [];
+    let lastSubmitted = 0;
+    let firstFinished = Infinity;
+    let lastFinished = 0;
+    const jobsByKey = new Map(
+      peers.emulator.jobs().map((j) => [`${j.labels?.['drmaa2-namespace']}/${j.labels?.['drmaa2-name']}`, j]),
+    );
+    for (const [s, observer] of observers.entries()) {
+      for (const [name, seen] of observer.seen) {
+        const key = `${namespaces[s]}/${name}`;
+        const at = created.get(key);
+        if (at === undefined || seen.submitted === undefined || seen.finished === undefined) continue;
+        toSubmitted.push((seen.submitted - at) / 1000);
+        toFinished.push((seen.finished - at) / 1000);
+        lastSubmitted = Math.max(lastSubmitted, seen.submitted);
+        firstFinished = Math.min(firstFinished, seen.finished);
+        lastFinished = Math.max(lastFinished, seen.finished);
+        const job = jobsByKey.get(key);
+        const batchEnd = job ? batchEndTime(job) : undefined;
+        if (batchEnd !== undefined)
+          afterBatchEnd.push((performance.timeOrigin + seen.finished - batchEnd) / 1000);
+      }
+    }
+
+    const calls = peers.emulator.callLog();
+    const byMethod: Record<string, number> = {};
+    for (const c of calls) byMethod[c.method] = (byMethod[c.method] ?? 0) + 1;
+    // Reads per job per poll interval while the jobs are tracked: between the last Submitted and the first
+    // Finished when jobs run long enough to have such a window, else over the whole run.
+    const epoch = (t: number) => performance.timeOrigin + t;
+    const tracking = options.runSeconds > 0 && firstFinished > lastSubmitted;
+    const from = tracking ? epoch(lastSubmitted) : epoch(started);
+    const to = tracking ? epoch(firstFinished) : epoch(lastFinished);
+    const reads = calls.filter((c) => READS.has(c.method) && c.at >= from && c.at <= to).length;
+    const intervals = Math.max(1, (to - from) / interval);
+
+    const controllerCalls: Record<string, number> = {};
+    for (const c of controllers) {
+      const text = await c.metrics();
+      for (const [verb, n] of Object.entries(counterBy(text, 'drmaa2_kube_api_calls_total', 'verb'))) {
+        controllerCalls[verb] = (controllerCalls[verb] ?? 0) + n;
+      }
+    }
+    const apiServer = difference(apiBefore, apiAfter);
+    // The bench's own creates are not the controller's.
+    apiServer['POST drmaa2jobs'] = (apiServer['POST drmaa2jobs'] ?? 0) - benchRequests;
+    if (apiServer['POST drmaa2jobs'] <= 0) delete apiServer['POST drmaa2jobs'];
+
+    const submittedAll = (lastSubmitted - started) / 1000;
+    const finishedAll = (lastFinished - started) / 1000;
+    return {
+      machine: {
+        host: hostname(),
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        memoryGb: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+      },
+      options: {
+        jobs: options.jobs,
+        rate: options.rate,
+        parallel: options.parallel,
+        pollInterval: options.pollInterval,
+        concurrency: options.concurrency,
+        shards: options.shards,
+        runSeconds: options.runSeconds,
+        timeoutSeconds: options.timeoutSeconds,
+      },
+      floor,
+      seconds: { allSubmitted: submittedAll, allFinished: finishedAll },
+      ratioToFloor: { submitted: submittedAll / floor.seconds, finished: finishedAll / floor.seconds },
+      throughput: {
+        submittedPerSecond: options.jobs / submittedAll,
+        finishedPerSecond: options.jobs / finishedAll,
+      },
+      latencySeconds: {
+        toSubmitted: spread(toSubmitted),
+        toFinished: spread(toFinished),
+        statusAfterBatchEnd: spread(afterBatchEnd),
+      },
+      batchCallsPerJob: perJob(byMethod, options.jobs),
+      batchReadsPerJobPerPollInterval: {
+        value: reads / options.jobs / intervals,
+        window: tracking ? 'all jobs tracked (last Submitted to first Finished)' : 'whole run',
+      },
+      kubeRequestsPerJob: {
+        controller: perJob(controllerCalls, options.jobs),
+        apiServer: perJob(apiServer, options.jobs),
+      },
+      controller: { end: usage, processes: controllers.length },
+      counts: {
+        created: created.size,
+        submitted: toSubmitted.length,
+        finished: toFinished.length,
+        batchJobsCreated: calls.filter((c) => c.method === 'CreateJob' && c.code === 'OK').length,
+      },
+    };
+  } finally {
+    for (const o of observers) o.stop();
+    for (const c of controllers) await c.stop().catch(() => undefined);
+    await peers.stop();
+  }
+}

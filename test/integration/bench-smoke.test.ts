@@ -1,0 +1,69 @@
+// A small run of the benchmark (`npm run bench`): every figure of the report is there and the counts add up.
+// Times are printed, never judged here.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { reportLines, writeReport } from '../bench/report.js';
+import { runBench, type BenchReport } from '../bench/run.js';
+
+const JOBS = 50;
+
+function finite(value: unknown, path: string): void {
+  if (typeof value === 'number') {
+    assert.ok(Number.isFinite(value), `${path} is ${value}`);
+    return;
+  }
+  if (value && typeof value === 'object') {
+    for (const [key, child] of Object.entries(value)) finite(child, `${path}.${key}`);
+  }
+}
+
+test(`the benchmark's report is complete for ${JOBS} jobs on two shards`, async () => {
+  const report: BenchReport = await runBench({
+    jobs: JOBS,
+    rate: 0,
+    parallel: 8,
+    pollInterval: '1s',
+    concurrency: 8,
+    shards: 2,
+    runSeconds: 2,
+    timeoutSeconds: 300,
+  });
+  finite(report, 'report');
+  assert.deepEqual(report.counts, { created: JOBS, submitted: JOBS, finished: JOBS, batchJobsCreated: JOBS });
+  assert.equal(report.batchCallsPerJob.CreateJob, 1);
+  assert.ok(report.floor.seconds > 0 && report.seconds.allSubmitted > 0 && report.seconds.allFinished > 0);
+  assert.ok(report.seconds.allFinished >= report.seconds.allSubmitted);
+  for (const spread of Object.values(report.latencySeconds))
+    assert.ok(spread.p50 <= spread.p90 && spread.p90 <= spread.p99);
+  assert.ok(report.kubeRequestsPerJob.controller.patchStatus! > 0, 'status writes counted');
+  assert.ok(Object.keys(report.kubeRequestsPerJob.apiServer).length > 0, "the API server's counters read");
+  assert.ok(report.controller.end.rssMb > 0 && report.controller.end.cpuSeconds > 0);
+  assert.equal(report.controller.processes, 2);
+  assert.match(report.batchReadsPerJobPerPollInterval.window, /tracked|whole run/);
+
+  const lines = reportLines(report);
+  for (const label of [
+    'floor',
+    'x floor',
+    'throughput Submitted',
+    'p99',
+    'Batch calls per job',
+    'controller memory',
+  ]) {
+    assert.ok(
+      lines.some((l) => l.includes(label)),
+      `the table shows ${label}`,
+    );
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'bench-results-'));
+  try {
+    const file = writeReport(report, dir);
+    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), JSON.parse(JSON.stringify(report)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(lines.join('\n'));
+});
