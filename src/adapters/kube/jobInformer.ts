@@ -25,6 +25,22 @@ export interface JobInformerOptions {
 /** Custom objects arrive as plain JSON; they are Drmaa2Jobs by the informer's path. */
 type Drmaa2JobObject = KubernetesObject;
 
+/** Written by clients for their own bookkeeping, never read by the controller, and together often larger
+ * than the rest of the object. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** Drops from a cached object what the controller never reads (client-go's informers do the same with a
+ * transform): the cache holds the very object the informer hands to its handlers, so this bounds the memory
+ * each tracked resource costs. */
+export function slim(obj: Drmaa2JobObject): void {
+  const metadata = obj.metadata;
+  if (!metadata) return;
+  delete metadata.managedFields;
+  if (metadata.annotations?.[LAST_APPLIED] !== undefined) {
+    delete metadata.annotations[LAST_APPLIED];
+  }
+}
+
 export function keyOf(job: { metadata?: { namespace?: string; name?: string } }): string {
   return `${job.metadata?.namespace ?? ''}/${job.metadata?.name ?? ''}`;
 }
@@ -52,6 +68,7 @@ export class JobInformer implements JobWatch {
         : api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as never;
     this.informer = makeInformer<Drmaa2JobObject>(opts.kubeConfig, path, list);
     const emit = (obj: Drmaa2JobObject) => {
+      slim(obj);
       this.seen = Date.now();
       this.enqueue(keyOf(obj));
     };

@@ -1,10 +1,18 @@
-// The Cloud Storage adapter.
-import { GoogleBuckets, type BucketsOptions } from './googleBuckets.js';
+// The Cloud Storage adapter. The storage client is loaded on the first bucket check: most controllers never
+// stage out to a bucket, and the client costs tens of megabytes of resident memory.
+import type { Buckets } from '../../ports/buckets.js';
+import type { BucketsOptions } from './googleBuckets.js';
 
 export type { BucketsOptions } from './googleBuckets.js';
 export { bucketNameProblem } from './bucketName.js';
 
 /** Builds the Buckets port; `emulatorHost` (STORAGE_EMULATOR_HOST) points it at fake-gcs-server. */
-export function createBuckets(opts: BucketsOptions = {}): GoogleBuckets {
-  return new GoogleBuckets(opts);
+export function createBuckets(opts: BucketsOptions = {}): Buckets {
+  let client: Promise<Buckets> | undefined;
+  return {
+    async ensureBucket(name, project) {
+      client ??= import('./googleBuckets.js').then(({ GoogleBuckets }) => new GoogleBuckets(opts));
+      return (await client).ensureBucket(name, project);
+    },
+  };
 }

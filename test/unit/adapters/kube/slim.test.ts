@@ -1,0 +1,37 @@
+// What the informer keeps of each Drmaa2Job: everything the controller reads, nothing it never reads.
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { slim } from '../../../../src/adapters/kube/jobInformer.js';
+
+it('drops managedFields and the last-applied annotation, keeps the rest', () => {
+  const obj = {
+    metadata: {
+      name: 'a',
+      namespace: 'ns',
+      resourceVersion: '7',
+      finalizers: ['drmaa2.io/batch-job'],
+      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"spec":{}}', team: 'x' },
+      managedFields: [{ manager: 'kubectl', operation: 'Update' }],
+    },
+    spec: { jobTemplate: { remoteCommand: 'true' } },
+    status: { state: 'Done' },
+  };
+  slim(obj);
+  assert.deepEqual(obj, {
+    metadata: {
+      name: 'a',
+      namespace: 'ns',
+      resourceVersion: '7',
+      finalizers: ['drmaa2.io/batch-job'],
+      annotations: { team: 'x' },
+    },
+    spec: { jobTemplate: { remoteCommand: 'true' } },
+    status: { state: 'Done' },
+  });
+});
+
+it('leaves an object without metadata alone', () => {
+  const obj = { kind: 'Drmaa2Job' };
+  slim(obj);
+  assert.deepEqual(obj, { kind: 'Drmaa2Job' });
+});
