@@ -38,6 +38,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
   const kube = createKubeAdapters({
     ...(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
     ...(config.namespace ? { namespace: config.namespace } : {}),
+    ...(config.selector ? { labelSelector: config.selector } : {}),
     identity,
     logger,
     observeCall: (verb, code) => metrics.kubeCall(verb, code),
@@ -166,6 +167,10 @@ export function registerController(program: Command): void {
     .option('--location <region>', 'Batch region, e.g. us-central1 [DRMAA2_LOCATION]')
     .option('--session <name>', 'DRMAA2 session: the drmaa2session label of every Batch job [DRMAA2_SESSION]')
     .option('--namespace <ns>', 'watch one namespace (default: all) [DRMAA2_NAMESPACE]')
+    .option(
+      '--selector <labels>',
+      'only Drmaa2Jobs with these labels, e.g. shard=a (one shard of several controllers) [DRMAA2_SELECTOR]',
+    )
     .option(
       '--poll-interval <duration>',
       'how often the Batch jobs are listed, e.g. 10s [DRMAA2_POLL_INTERVAL]',

@@ -7,6 +7,8 @@ export interface ControllerConfig {
   location: string;
   session: string;
   namespace?: string;
+  /** Only Drmaa2Jobs with these labels (a Kubernetes label selector): one shard of several controllers. */
+  selector?: string;
   pollIntervalMs: number;
   concurrency: number;
   leaderElect: boolean;
@@ -32,6 +34,7 @@ export interface ControllerFlags {
   location?: string;
   session?: string;
   namespace?: string;
+  selector?: string;
   pollInterval?: string;
   concurrency?: string;
   leaderElect?: boolean;
@@ -53,6 +56,7 @@ export const ENV_TWINS: Record<keyof ControllerFlags, string> = {
   location: 'DRMAA2_LOCATION',
   session: 'DRMAA2_SESSION',
   namespace: 'DRMAA2_NAMESPACE',
+  selector: 'DRMAA2_SELECTOR',
   pollInterval: 'DRMAA2_POLL_INTERVAL',
   concurrency: 'DRMAA2_CONCURRENCY',
   leaderElect: 'DRMAA2_LEADER_ELECT',
@@ -153,6 +157,7 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
     errors.push(`--log-level must be one of ${[...LOG_LEVELS].join(', ')}, got ${logLevel}`);
   if (errors.length > 0) return { ok: false, errors };
   const namespace = pick(flags, env, 'namespace');
+  const selector = pick(flags, env, 'selector');
   const kubeconfig = flags.kubeconfig;
   return {
     ok: true,
@@ -161,6 +166,7 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
       location: location!,
       session,
       ...(namespace ? { namespace } : {}),
+      ...(selector ? { selector } : {}),
       pollIntervalMs: Math.round(pollMs!),
       concurrency,
       leaderElect,

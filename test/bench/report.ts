@@ -55,7 +55,7 @@ export function reportLines(r: BenchReport): string[] {
     ],
     [
       'counts',
-      `${r.counts.created} created, ${r.counts.submitted} submitted, ${r.counts.finished} finished, ${r.counts.batchJobsCreated} Batch jobs`,
+      `${r.counts.created} created, ${r.counts.submitted} submitted, ${r.counts.finished} finished, ${r.counts.batchJobsCreated} Batch jobs, ${r.counts.wrongShard} by the wrong shard`,
     ],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

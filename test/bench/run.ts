@@ -43,7 +43,14 @@ export interface BenchReport {
   batchReadsPerJobPerPollInterval: { value: number; window: string };
   kubeRequestsPerJob: { controller: Record<string, number>; apiServer: Record<string, number> };
   controller: { end: UsageFigures; processes: number };
-  counts: { created: number; submitted: number; finished: number; batchJobsCreated: number };
+  /** wrongShard: Batch jobs created by another shard's controller than the resource's label names. */
+  counts: {
+    created: number;
+    submitted: number;
+    finished: number;
+    batchJobsCreated: number;
+    wrongShard: number;
+  };
 }
 
 const READS = new Set(['GetJob', 'ListJobs', 'ListTasks']);
@@ -106,11 +113,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     },
   });
   const controllers: ControllerProcess[] = [];
-  const observers: Observer[] = [];
+  let observer: Observer | undefined;
   try {
     const cp = peers.controlPlane;
-    const namespaces = Array.from({ length: options.shards }, (_, s) => `bench-${s}`);
-    for (const ns of ['floor', ...namespaces]) {
+    // Shards split one namespace by a label: each controller takes `--selector drmaa2-shard=<n>` and its own
+    // session, so each polls only its own Batch jobs.
+    const NS = 'bench';
+    for (const ns of ['floor', NS]) {
       const r = await cp.kubectl(['create', 'namespace', ns]);
       if (r.code !== 0) throw new Error(r.stderr);
     }
@@ -119,7 +128,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const floor = await measureFloor(client, 'floor', options.jobs, options.parallel);
     log(`floor: ${floor.seconds.toFixed(1)} s (${floor.perSecond.toFixed(0)}/s)`);
 
-    for (const [s, ns] of namespaces.entries()) {
+    for (let s = 0; s < options.shards; s++) {
       controllers.push(
         await startControllerProcess({
           kubeconfig: cp.kubeconfigController,
@@ -130,7 +139,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           entry: 'built',
           args: [
             '--namespace',
-            ns,
+            NS,
+            '--selector',
+            `drmaa2-shard=${s}`,
             '--session',
             `bench-${s}`,
             '--poll-interval',
@@ -142,10 +153,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           ],
         }),
       );
-      const observer = new Observer(client.kubeConfig, ns);
-      await observer.start();
-      observers.push(observer);
     }
+    observer = new Observer(client.kubeConfig, NS);
+    await observer.start();
+    const watching = observer;
 
     const apiBefore = await apiServerRequests(cp.kubectl);
     const clientBefore = client.requests;
@@ -163,18 +174,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         const wait = due - performance.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       }
-      const ns = namespaces[i % namespaces.length]!;
-      await client.create(ns, benchJob(ns, jobName(i)));
-      created.set(`${ns}/${jobName(i)}`, performance.now());
+      await client.create(NS, benchJob(NS, jobName(i), i % options.shards));
+      created.set(`${NS}/${jobName(i)}`, performance.now());
     });
-    const perShard = (s: number) => Math.ceil((options.jobs - s) / options.shards);
     const progress = setInterval(() => {
-      const submitted = observers.reduce((n, o) => n + o.submitted(), 0);
-      const finished = observers.reduce((n, o) => n + o.finished(), 0);
-      log(`  ${submitted} submitted, ${finished} finished`);
+      log(`  ${watching.submitted()} submitted, ${watching.finished()} finished`);
     }, 5000);
     try {
-      await Promise.all(observers.map((o, s) => o.untilFinished(perShard(s), options.timeoutSeconds * 1000)));
+      await watching.untilFinished(options.jobs, options.timeoutSeconds * 1000);
     } finally {
       clearInterval(progress);
     }
@@ -192,21 +199,19 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const jobsByKey = new Map(
       peers.emulator.jobs().map((j) => [`${j.labels?.['drmaa2-namespace']}/${j.labels?.['drmaa2-name']}`, j]),
     );
-    for (const [s, observer] of observers.entries()) {
-      for (const [name, seen] of observer.seen) {
-        const key = `${namespaces[s]}/${name}`;
-        const at = created.get(key);
-        if (at === undefined || seen.submitted === undefined || seen.finished === undefined) continue;
-        toSubmitted.push((seen.submitted - at) / 1000);
-        toFinished.push((seen.finished - at) / 1000);
-        lastSubmitted = Math.max(lastSubmitted, seen.submitted);
-        firstFinished = Math.min(firstFinished, seen.finished);
-        lastFinished = Math.max(lastFinished, seen.finished);
-        const job = jobsByKey.get(key);
-        const batchEnd = job ? batchEndTime(job) : undefined;
-        if (batchEnd !== undefined)
-          afterBatchEnd.push((performance.timeOrigin + seen.finished - batchEnd) / 1000);
-      }
+    for (const [name, seen] of watching.seen) {
+      const key = `${NS}/${name}`;
+      const at = created.get(key);
+      if (at === undefined || seen.submitted === undefined || seen.finished === undefined) continue;
+      toSubmitted.push((seen.submitted - at) / 1000);
+      toFinished.push((seen.finished - at) / 1000);
+      lastSubmitted = Math.max(lastSubmitted, seen.submitted);
+      firstFinished = Math.min(firstFinished, seen.finished);
+      lastFinished = Math.max(lastFinished, seen.finished);
+      const job = jobsByKey.get(key);
+      const batchEnd = job ? batchEndTime(job) : undefined;
+      if (batchEnd !== undefined)
+        afterBatchEnd.push((performance.timeOrigin + seen.finished - batchEnd) / 1000);
     }
 
     const calls = peers.emulator.callLog();
@@ -280,10 +285,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         submitted: toSubmitted.length,
         finished: toFinished.length,
         batchJobsCreated: calls.filter((c) => c.method === 'CreateJob' && c.code === 'OK').length,
+        wrongShard: [...jobsByKey.values()].filter((job) => {
+          const index = Number(job.labels?.['drmaa2-name']?.split('-')[1]);
+          return job.labels?.drmaa2session !== `bench-${index % options.shards}`;
+        }).length,
       },
     };
   } finally {
-    for (const o of observers) o.stop();
+    observer?.stop();
     for (const c of controllers) await c.stop().catch(() => undefined);
     await peers.stop();
   }

@@ -20,7 +20,7 @@ function finite(value: unknown, path: string): void {
   }
 }
 
-test(`the benchmark's report is complete for ${JOBS} jobs on two shards`, async () => {
+test(`the benchmark's report is complete for ${JOBS} jobs on two shards split by a label selector`, async () => {
   const report: BenchReport = await runBench({
     jobs: JOBS,
     rate: 0,
@@ -32,7 +32,13 @@ test(`the benchmark's report is complete for ${JOBS} jobs on two shards`, async 
     timeoutSeconds: 300,
   });
   finite(report, 'report');
-  assert.deepEqual(report.counts, { created: JOBS, submitted: JOBS, finished: JOBS, batchJobsCreated: JOBS });
+  assert.deepEqual(report.counts, {
+    created: JOBS,
+    submitted: JOBS,
+    finished: JOBS,
+    batchJobsCreated: JOBS,
+    wrongShard: 0,
+  });
   assert.equal(report.batchCallsPerJob.CreateJob, 1);
   assert.ok(report.floor.seconds > 0 && report.seconds.allSubmitted > 0 && report.seconds.allFinished > 0);
   assert.ok(report.seconds.allFinished >= report.seconds.allSubmitted);

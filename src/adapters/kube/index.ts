@@ -20,6 +20,7 @@ export interface KubeAdapters {
 export interface KubeAdapterOptions {
   kubeconfig?: string;
   namespace?: string;
+  labelSelector?: string;
   identity: string;
   logger: Logger;
   resyncPeriodMs?: number;
@@ -35,6 +36,7 @@ export function createKubeAdapters(opts: KubeAdapterOptions): KubeAdapters {
     api,
     logger: opts.logger,
     ...(opts.namespace ? { namespace: opts.namespace } : {}),
+    ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
     ...(opts.resyncPeriodMs ? { resyncPeriodMs: opts.resyncPeriodMs } : {}),
   });
   return {

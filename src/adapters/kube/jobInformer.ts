@@ -17,6 +17,8 @@ export interface JobInformerOptions {
   kubeConfig: KubeConfig;
   api: CustomObjectsApi;
   namespace?: string;
+  /** A label selector: only matching Drmaa2Jobs are listed, watched and cached. */
+  labelSelector?: string;
   logger: Logger;
   resyncPeriodMs?: number;
   random?: () => number;
@@ -58,15 +60,27 @@ export class JobInformer implements JobWatch {
 
   constructor(private readonly opts: JobInformerOptions) {
     this.random = opts.random ?? Math.random;
-    const { api, namespace } = opts;
+    const { api, namespace, labelSelector } = opts;
+    const selector = labelSelector ? { labelSelector } : {};
     const path = namespace
       ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`
       : `/apis/${GROUP}/${VERSION}/${PLURAL}`;
     const list = () =>
       (namespace
-        ? api.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL })
-        : api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as never;
-    this.informer = makeInformer<Drmaa2JobObject>(opts.kubeConfig, path, list);
+        ? api.listNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            namespace,
+            plural: PLURAL,
+            ...selector,
+          })
+        : api.listClusterCustomObject({
+            group: GROUP,
+            version: VERSION,
+            plural: PLURAL,
+            ...selector,
+          })) as never;
+    this.informer = makeInformer<Drmaa2JobObject>(opts.kubeConfig, path, list, labelSelector);
     const emit = (obj: Drmaa2JobObject) => {
       slim(obj);
       this.seen = Date.now();

@@ -184,3 +184,11 @@ describe('leader election timings and Batch call ceilings', () => {
     );
   });
 });
+
+describe('--selector', () => {
+  it('takes a label selector from the flag or DRMAA2_SELECTOR, none by default', () => {
+    assert.equal(ok(REQUIRED).selector, undefined);
+    assert.equal(ok({ ...REQUIRED, selector: 'drmaa2-shard=0' }).selector, 'drmaa2-shard=0');
+    assert.equal(ok(REQUIRED, { DRMAA2_SELECTOR: 'team in (a,b)' }).selector, 'team in (a,b)');
+  });
+});
