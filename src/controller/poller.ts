@@ -61,6 +61,26 @@ export function keyOfJob(job: Job): string | undefined {
   return namespace && name ? `${namespace}/${name}` : undefined;
 }
 
+/** What the poller keeps of an active Batch job: everything the status is computed from (state, counts,
+ * events, labels, allocation, task count, the template the job carries), not the runnables, volumes and
+ * per-task environments, which can be far larger and which the status never reads. */
+export function retained(job: Job): Job {
+  if (!job.taskGroups) return job;
+  return {
+    ...job,
+    taskGroups: job.taskGroups.map((group) => {
+      const template = group.taskSpec?.environment?.variables?.DRMAA2_JOB_TEMPLATE;
+      const { taskSpec, taskEnvironments: _perTask, ...rest } = group;
+      return {
+        ...rest,
+        ...(taskSpec
+          ? { taskSpec: template ? { environment: { variables: { DRMAA2_JOB_TEMPLATE: template } } } : {} }
+          : {}),
+      };
+    }),
+  };
+}
+
 function updatedAt(job: Job): number {
   const at = Date.parse(job.updateTime ?? '');
   return Number.isNaN(at) ? 0 : at;
@@ -98,7 +118,7 @@ export class SessionPoller implements JobCache {
     }
     const known = this.seen.get(job.name);
     if (known && updatedAt(job) < updatedAt(known.job)) return;
-    this.seen.set(job.name, { job, key: keyOfJob(job) ?? known?.key });
+    this.seen.set(job.name, { job: retained(job), key: keyOfJob(job) ?? known?.key });
   }
 
   /** How many active jobs the poller remembers. */
@@ -118,7 +138,7 @@ export class SessionPoller implements JobCache {
         next.set(name, known!);
         continue;
       }
-      next.set(name, { job, key });
+      next.set(name, { job: retained(job), key });
       if (key) this.opts.enqueue(key);
     }
     for (const [name, known] of this.seen) {

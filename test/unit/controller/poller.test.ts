@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { BatchJobState, Job } from '../../../src/api/batch.js';
 import { LABEL_NAME, LABEL_NAMESPACE, LABEL_SESSION } from '../../../src/api/drmaa2job.js';
-import { SessionPoller, activeJobsFilter, keyOfJob } from '../../../src/controller/poller.js';
+import { SessionPoller, activeJobsFilter, keyOfJob, retained } from '../../../src/controller/poller.js';
+import { jobInfoOf, taskCountsOf, translateSpec } from '../../../src/translate/index.js';
 import type { JobPage, ListJobsQuery } from '../../../src/ports/batchJobs.js';
 import { compileFilter } from '../../../src/emulator/filter.js';
 import { FakeBatchJobs, batchError } from '../../support/fakes/fakeBatchJobs.js';
@@ -216,5 +217,52 @@ describe('SessionPoller.start', () => {
     await flush();
     assert.equal(batch.lists.length, 3, 'no polls after stop');
     assert.equal(poller.size(), 0, 'a stopped poller forgets');
+  });
+});
+
+describe('retained', () => {
+  it('keeps everything the status is computed from, drops runnables, volumes and per-task environments', () => {
+    const result = translateSpec(
+      {
+        jobTemplate: {
+          remoteCommand: `echo ${'x'.repeat(10_000)}`,
+          jobCategory: '$script$',
+          candidateMachines: ['e2-standard-4'],
+          stageOutFiles: { '/out': 'gs://results' },
+          accountingString: 'lab',
+        },
+        array: { begin: 1, end: 20 },
+      },
+      {
+        project: 'p',
+        location: 'l',
+        session: 'prod',
+        owner: { namespace: 'ns', name: 'a', uid: '00000000-0000-0000-0000-00000000000a' },
+      },
+    );
+    assert.ok(result.ok);
+    const job: Job = {
+      ...result.submission.requests[0]!.job,
+      name: `${PARENT}/jobs/a`,
+      uid: 'a-1',
+      createTime: '2025-01-01T00:00:00Z',
+      status: {
+        state: 'RUNNING',
+        taskGroups: { group0: { counts: { RUNNING: '5', SUCCEEDED: '15' } } },
+        statusEvents: [
+          { description: 'Job state is set from SCHEDULED to RUNNING', eventTime: '2025-01-01T00:00:03Z' },
+        ],
+      },
+    };
+    const kept = retained(job);
+    assert.deepEqual(jobInfoOf(kept), jobInfoOf(job));
+    assert.deepEqual(taskCountsOf(kept), taskCountsOf(job));
+    assert.equal(keyOfJob(kept), keyOfJob(job));
+    assert.ok(
+      JSON.stringify(kept).length < JSON.stringify(job).length - 10_000,
+      'the runnable with its 10 kB command is gone',
+    );
+    assert.equal(kept.taskGroups?.[0]?.taskEnvironments, undefined);
+    assert.equal(kept.taskGroups?.[0]?.taskSpec?.runnables, undefined);
   });
 });
