@@ -248,7 +248,7 @@ describe('retained', () => {
       createTime: '2025-01-01T00:00:00Z',
       status: {
         state: 'RUNNING',
-        taskGroups: { group0: { counts: { RUNNING: '5', SUCCEEDED: '15' } } },
+        taskGroups: { group0: { counts: { RUNNING: 5, SUCCEEDED: 15 } } },
         statusEvents: [
           { description: 'Job state is set from SCHEDULED to RUNNING', eventTime: '2025-01-01T00:00:03Z' },
         ],
