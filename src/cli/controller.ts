@@ -178,6 +178,7 @@ export function registerController(program: Command): void {
     .option('--concurrency <n>', 'parallel reconciles [DRMAA2_CONCURRENCY]')
     .option('--leader-elect', 'leader election on a Lease, for more than one replica [DRMAA2_LEADER_ELECT]')
     .option('--lease-namespace <ns>', 'namespace of the leader election Lease [DRMAA2_LEASE_NAMESPACE]')
+    .option('--lease-name <name>', 'name of the Lease; one per shard [DRMAA2_LEASE_NAME]')
     .option('--lease-duration <duration>', 'how long a lease lasts unrenewed [DRMAA2_LEASE_DURATION]')
     .option(
       '--renew-deadline <duration>',

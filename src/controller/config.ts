@@ -39,6 +39,7 @@ export interface ControllerFlags {
   concurrency?: string;
   leaderElect?: boolean;
   leaseNamespace?: string;
+  leaseName?: string;
   leaseDuration?: string;
   renewDeadline?: string;
   retryPeriod?: string;
@@ -61,6 +62,7 @@ export const ENV_TWINS: Record<keyof ControllerFlags, string> = {
   concurrency: 'DRMAA2_CONCURRENCY',
   leaderElect: 'DRMAA2_LEADER_ELECT',
   leaseNamespace: 'DRMAA2_LEASE_NAMESPACE',
+  leaseName: 'DRMAA2_LEASE_NAME',
   leaseDuration: 'DRMAA2_LEASE_DURATION',
   renewDeadline: 'DRMAA2_RENEW_DEADLINE',
   retryPeriod: 'DRMAA2_RETRY_PERIOD',
@@ -171,7 +173,7 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
       concurrency,
       leaderElect,
       leaseNamespace: pick(flags, env, 'leaseNamespace') ?? env.POD_NAMESPACE ?? 'drmaa2-system',
-      leaseName: 'drmaa2-batch-controller',
+      leaseName: pick(flags, env, 'leaseName') ?? 'drmaa2-batch-controller',
       leaseDurationMs,
       renewDeadlineMs,
       retryPeriodMs,

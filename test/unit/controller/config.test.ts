@@ -192,3 +192,11 @@ describe('--selector', () => {
     assert.equal(ok(REQUIRED, { DRMAA2_SELECTOR: 'team in (a,b)' }).selector, 'team in (a,b)');
   });
 });
+
+describe('--lease-name', () => {
+  it('names the Lease, one per shard', () => {
+    assert.equal(ok(REQUIRED).leaseName, 'drmaa2-batch-controller');
+    assert.equal(ok({ ...REQUIRED, leaseName: 'shard-a' }).leaseName, 'shard-a');
+    assert.equal(ok(REQUIRED, { DRMAA2_LEASE_NAME: 'shard-b' }).leaseName, 'shard-b');
+  });
+});
