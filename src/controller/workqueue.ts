@@ -3,6 +3,9 @@
 // per key exponentially with jitter, and delayed adds serve requeueAfter. client-node has none of this.
 import type { Clock } from '../ports/clock.js';
 
+/** The longest a key waits before it is looked at again, whatever was asked. */
+export const MAX_DELAY_MS = 24 * 60 * 60 * 1000;
+
 export interface WorkQueueOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -57,9 +60,11 @@ export class WorkQueue {
   }
 
   /** Adds the key after `delayMs`; an earlier pending delayed add of the same key wins. */
-  addAfter(key: string, delayMs: number): void {
+  addAfter(key: string, requestedMs: number): void {
     if (this.shuttingDown) return;
-    if (delayMs <= 0) return this.add(key);
+    if (requestedMs <= 0) return this.add(key);
+    // A timer longer than 2^31-1 ms fires at once; a day is as good: the key is looked at again and waits anew.
+    const delayMs = Math.min(requestedMs, MAX_DELAY_MS);
     const at = this.now() + delayMs;
     const pending = this.timers.get(key);
     if (pending && pending.at <= at) return;

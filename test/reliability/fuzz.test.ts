@@ -122,10 +122,16 @@ test(`${CASES} fuzzed manifests: refused with a field path, or driven to an end;
     if (line.msg !== 'Reconciled' && line.msg !== 'Reconciled with an error') continue;
     perKey.set(String(line.key), (perKey.get(String(line.key)) ?? 0) + 1);
   }
-  const worst = Math.max(...perKey.values());
+  const [worstKey, worst] = [...perKey].reduce((a, b) => (b[1] > a[1] ? b : a));
+  const worstLines = controller
+    .logs()
+    .filter((l) => l.key === worstKey)
+    .slice(-3)
+    .map((l) => JSON.stringify(l).slice(0, 400));
   assert.ok(
     worst <= MAX_RECONCILES_PER_OBJECT,
-    `at most ${MAX_RECONCILES_PER_OBJECT} reconciles per object, worst ${worst}`,
+    `at most ${MAX_RECONCILES_PER_OBJECT} reconciles per object, worst ${worst} for ${worstKey}: ` +
+      `${JSON.stringify(accepted.get(worstKey.split('/')[1]!)?.spec).slice(0, 600)}\n${worstLines.join('\n')}`,
   );
   assert.equal(controller.exits().length, 0, 'the controller never exited');
   assert.deepEqual(

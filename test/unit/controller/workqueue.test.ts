@@ -1,8 +1,22 @@
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkQueue } from '../../../src/controller/workqueue.js';
+import { MAX_DELAY_MS, WorkQueue } from '../../../src/controller/workqueue.js';
 
 describe('WorkQueue', () => {
+  it('a requeue years ahead waits a day, not zero (timers past 2^31-1 ms would fire at once)', () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const q = new WorkQueue();
+      q.addAfter('far', 729_559_023_000);
+      mock.timers.tick(60_000);
+      assert.equal(q.len(), 0, 'not due after a minute');
+      mock.timers.tick(MAX_DELAY_MS);
+      assert.equal(q.len(), 1, 'looked at again after a day');
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
   it('queues a key once, however often it is added', async () => {
     const q = new WorkQueue();
     q.add('a');
