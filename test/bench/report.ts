@@ -47,7 +47,7 @@ export function reportLines(r: BenchReport): string[] {
     ['kube requests per job (API server)', mapText(r.kubeRequestsPerJob.apiServer)],
     [
       'controller memory',
-      `${fixed(r.controller.end.rssMb, 0)} MB at the end, ${fixed(r.controller.end.peakRssMb, 0)} MB peak (${r.controller.processes} process(es))`,
+      `${fixed(r.controller.end.rssMb, 0)} MB at the end, ${fixed(r.controller.end.peakRssMb, 0)} MB peak (${r.controller.processes} process(es)); V8 heap in use ${fixed(r.controller.heapUsedMb, 0)} MB`,
     ],
     [
       'controller CPU',

@@ -42,7 +42,8 @@ export interface BenchReport {
   batchCallsPerJob: Record<string, number>;
   batchReadsPerJobPerPollInterval: { value: number; window: string };
   kubeRequestsPerJob: { controller: Record<string, number>; apiServer: Record<string, number> };
-  controller: { end: UsageFigures; processes: number };
+  /** heapUsedMb: V8 heap in use at the end (from the controller's own metrics), summed over processes. */
+  controller: { end: UsageFigures; processes: number; heapUsedMb: number };
   /** wrongShard: Batch jobs created by another shard's controller than the resource's label names. */
   counts: {
     created: number;
@@ -227,8 +228,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const intervals = Math.max(1, (to - from) / interval);
 
     const controllerCalls: Record<string, number> = {};
+    let heapUsed = 0;
     for (const c of controllers) {
       const text = await c.metrics();
+      heapUsed += Number(/^drmaa2_controller_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? 0);
       for (const [verb, n] of Object.entries(counterBy(text, 'drmaa2_kube_api_calls_total', 'verb'))) {
         controllerCalls[verb] = (controllerCalls[verb] ?? 0) + n;
       }
@@ -279,7 +282,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         controller: perJob(controllerCalls, options.jobs),
         apiServer: perJob(apiServer, options.jobs),
       },
-      controller: { end: usage, processes: controllers.length },
+      controller: { end: usage, processes: controllers.length, heapUsedMb: heapUsed / 2 ** 20 },
       counts: {
         created: created.size,
         submitted: toSubmitted.length,

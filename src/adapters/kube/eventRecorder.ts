@@ -1,6 +1,8 @@
 // Kubernetes Events (events.k8s.io/v1) about Drmaa2Jobs. client-node has no recorder: this one creates an
 // Event per (resource, reason, action) and, when the same one repeats within ten minutes, bumps its series
-// count instead of creating another. Fire-and-forget: a failure is logged, never thrown.
+// count instead of creating another. Fire-and-forget: a failure is logged, never thrown. Events are written
+// by a small queue beside the reconciles (a few at a time), so under load the API server's capacity goes to
+// finalizers and status first; like client-go's broadcaster, a full queue drops the newest event.
 import {
   EventsV1Api,
   PatchStrategy,
@@ -14,8 +16,22 @@ import type { Drmaa2Job } from '../../api/drmaa2job.js';
 import type { EventSink, JobEvent } from '../../ports/eventSink.js';
 
 const SERIES_WINDOW_MS = 10 * 60_000;
+/** Event writes in flight at once. */
+const EVENT_WRITERS = 2;
+/** Events waiting to be written; more are dropped (and counted in the log). */
+const MAX_PENDING = 10_000;
 const MAX_NOTE = 1024;
 export const REPORTING_CONTROLLER = 'drmaa2.io/batch-controller';
+
+/** What an Event says about its object: all that a queued event keeps of it. */
+type Regarding = Pick<Drmaa2Job, 'apiVersion' | 'kind'> & {
+  metadata: Pick<Drmaa2Job['metadata'], 'name' | 'namespace' | 'uid' | 'resourceVersion'>;
+};
+
+function regardingOf(job: Drmaa2Job): Regarding {
+  const { name, namespace, uid, resourceVersion } = job.metadata;
+  return { apiVersion: job.apiVersion, kind: job.kind, metadata: { name, namespace, uid, resourceVersion } };
+}
 
 interface Recorded {
   name: string;
@@ -27,6 +43,9 @@ interface Recorded {
 export class EventRecorder implements EventSink {
   private readonly api: EventsV1Api;
   private readonly recent = new Map<string, Recorded>();
+  private readonly pending: { job: Regarding; event: JobEvent }[] = [];
+  private writing = 0;
+  private dropped = 0;
 
   constructor(
     kubeConfig: KubeConfig,
@@ -37,12 +56,40 @@ export class EventRecorder implements EventSink {
   }
 
   emit(job: Drmaa2Job, event: JobEvent): void {
-    void this.record(job, event).catch((err: unknown) =>
-      this.logger.warn({ err: (err as Error).message, reason: event.reason }, 'could not record an event'),
-    );
+    if (this.pending.length >= MAX_PENDING) {
+      if (this.dropped++ % 1000 === 0) {
+        this.logger.warn({ dropped: this.dropped, reason: event.reason }, 'event queue full; events dropped');
+      }
+      return;
+    }
+    this.pending.push({ job: regardingOf(job), event });
+    this.pump();
   }
 
-  private async record(job: Drmaa2Job, event: JobEvent): Promise<void> {
+  /** Events not yet written. */
+  backlog(): number {
+    return this.pending.length + this.writing;
+  }
+
+  private pump(): void {
+    while (this.writing < EVENT_WRITERS && this.pending.length > 0) {
+      const { job, event } = this.pending.shift()!;
+      this.writing++;
+      void this.record(job, event)
+        .catch((err: unknown) =>
+          this.logger.warn(
+            { err: (err as Error).message, reason: event.reason },
+            'could not record an event',
+          ),
+        )
+        .finally(() => {
+          this.writing--;
+          this.pump();
+        });
+    }
+  }
+
+  private async record(job: Regarding, event: JobEvent): Promise<void> {
     const key = `${job.metadata.uid}/${event.reason}/${event.action}`;
     const now = Date.now();
     const previous = this.recent.get(key);
