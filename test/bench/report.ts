@@ -40,8 +40,10 @@ export function reportLines(r: BenchReport): string[] {
     ['status after Batch end (s)', spreadText(r.latencySeconds.statusAfterBatchEnd)],
     ['Batch calls per job', mapText(r.batchCallsPerJob)],
     [
-      'Batch reads/job/poll interval',
-      `${r.batchReadsPerJobPerPollInterval.value.toExponential(2)} (${r.batchReadsPerJobPerPollInterval.window})`,
+      'Batch reads/tracked job/poll interval',
+      `${r.batchReadsPerJobPerPollInterval.polling.toExponential(2)} polling (ListJobs), ` +
+        `${r.batchReadsPerJobPerPollInterval.all.toExponential(2)} all reads, ` +
+        `over ${fixed(r.batchReadsPerJobPerPollInterval.jobIntervals, 0)} job-intervals`,
     ],
     ['kube requests per job (controller)', mapText(r.kubeRequestsPerJob.controller)],
     ['kube requests per job (API server)', mapText(r.kubeRequestsPerJob.apiServer)],

@@ -40,7 +40,8 @@ export interface BenchReport {
   throughput: { submittedPerSecond: number; finishedPerSecond: number };
   latencySeconds: { toSubmitted: Spread; toFinished: Spread; statusAfterBatchEnd: Spread };
   batchCallsPerJob: Record<string, number>;
-  batchReadsPerJobPerPollInterval: { value: number; window: string };
+  /** Per tracked job per poll interval: ListJobs alone, and all reads; over this many job-intervals. */
+  batchReadsPerJobPerPollInterval: { polling: number; all: number; jobIntervals: number };
   kubeRequestsPerJob: { controller: Record<string, number>; apiServer: Record<string, number> };
   /** heapUsedMb: V8 heap in use at the end (from the controller's own metrics), summed over processes. */
   controller: { end: UsageFigures; processes: number; heapUsedMb: number };
@@ -195,7 +196,6 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const toFinished: number[] = [];
     const afterBatchEnd: number[] = [];
     let lastSubmitted = 0;
-    let firstFinished = Infinity;
     let lastFinished = 0;
     const jobsByKey = new Map(
       peers.emulator.jobs().map((j) => [`${j.labels?.['drmaa2-namespace']}/${j.labels?.['drmaa2-name']}`, j]),
@@ -207,7 +207,6 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       toSubmitted.push((seen.submitted - at) / 1000);
       toFinished.push((seen.finished - at) / 1000);
       lastSubmitted = Math.max(lastSubmitted, seen.submitted);
-      firstFinished = Math.min(firstFinished, seen.finished);
       lastFinished = Math.max(lastFinished, seen.finished);
       const job = jobsByKey.get(key);
       const batchEnd = job ? batchEndTime(job) : undefined;
@@ -218,14 +217,20 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const calls = peers.emulator.callLog();
     const byMethod: Record<string, number> = {};
     for (const c of calls) byMethod[c.method] = (byMethod[c.method] ?? 0) + 1;
-    // Reads per job per poll interval while the jobs are tracked: between the last Submitted and the first
-    // Finished when jobs run long enough to have such a window, else over the whole run.
+    // Reads per tracked job per poll interval: Batch reads divided by the job-intervals the controller tracked
+    // (each job from Submitted to Finished, in poll intervals). The polling alone (ListJobs) is the cost that
+    // recurs every interval; all reads add the one GetJob and ListTasks each job costs when it ends.
     const epoch = (t: number) => performance.timeOrigin + t;
-    const tracking = options.runSeconds > 0 && firstFinished > lastSubmitted;
-    const from = tracking ? epoch(lastSubmitted) : epoch(started);
-    const to = tracking ? epoch(firstFinished) : epoch(lastFinished);
-    const reads = calls.filter((c) => READS.has(c.method) && c.at >= from && c.at <= to).length;
-    const intervals = Math.max(1, (to - from) / interval);
+    let jobIntervals = 0;
+    for (const seen of watching.seen.values()) {
+      if (seen.submitted !== undefined && seen.finished !== undefined) {
+        jobIntervals += (seen.finished - seen.submitted) / interval;
+      }
+    }
+    jobIntervals = Math.max(1, jobIntervals);
+    const inRun = calls.filter((c) => c.at >= epoch(started) && c.at <= epoch(lastFinished));
+    const polls = inRun.filter((c) => c.method === 'ListJobs').length;
+    const reads = inRun.filter((c) => READS.has(c.method)).length;
 
     const controllerCalls: Record<string, number> = {};
     let heapUsed = 0;
@@ -275,8 +280,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       },
       batchCallsPerJob: perJob(byMethod, options.jobs),
       batchReadsPerJobPerPollInterval: {
-        value: reads / options.jobs / intervals,
-        window: tracking ? 'all jobs tracked (last Submitted to first Finished)' : 'whole run',
+        polling: polls / jobIntervals,
+        all: reads / jobIntervals,
+        jobIntervals,
       },
       kubeRequestsPerJob: {
         controller: perJob(controllerCalls, options.jobs),
