@@ -19,6 +19,10 @@ const program = new Command('bench')
   .option('--shards <n>', 'controller instances, one namespace each', int, 1)
   .option('--run-seconds <n>', 'how long each job runs in Batch (0: instant)', int, 0)
   .option('--timeout-seconds <n>', 'give up after this long', int, 1800)
+  .option(
+    '--controller-node-options <text>',
+    "NODE_OPTIONS of the controller only, e.g. '--max-old-space-size=200'",
+  )
   .option('--out <dir>', 'where the JSON report goes', 'bench-results');
 
 program.parse();
@@ -31,6 +35,7 @@ const opts = program.opts<{
   shards: number;
   runSeconds: number;
   timeoutSeconds: number;
+  controllerNodeOptions?: string;
   out: string;
 }>();
 const report = await runBench({
