@@ -1,6 +1,7 @@
 // The bench's own Kubernetes client (admin), counting its requests so they can be told apart from the
 // controller's in the API server's totals.
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { reuseConnections } from '../../src/adapters/kube/kubeConfig.js';
 import { GROUP, PLURAL, VERSION } from '../../src/api/drmaa2job.js';
 
 export class BenchClient {
@@ -10,6 +11,8 @@ export class BenchClient {
 
   constructor(kubeconfig: string) {
     this.kubeConfig.loadFromFile(kubeconfig);
+    // As the controller does: one pool of TLS connections, not a handshake per request.
+    reuseConnections(this.kubeConfig);
     this.api = this.kubeConfig.makeApiClient(CustomObjectsApi);
   }
 
