@@ -42,6 +42,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     identity,
     logger,
     observeCall: (verb, code) => metrics.kubeCall(verb, code),
+    onEventDropped: () => metrics.eventDropped(),
   });
   const client = createBatchJobs({
     projectId: config.project,

@@ -11,6 +11,7 @@ export interface ControllerMetrics {
   setJobsByState(counts: Partial<Record<string, number>>): void;
   submitLatency(seconds: number): void;
   batchRate(kind: string, perMinute: number): void;
+  eventDropped(): void;
 }
 
 export function createMetrics(): ControllerMetrics {
@@ -75,6 +76,11 @@ export function createMetrics(): ControllerMetrics {
     labelNames: ['kind'],
     registers: [registry],
   });
+  const eventsDropped = new Counter({
+    name: 'drmaa2_events_dropped_total',
+    help: 'Kubernetes Events not written because the Event queue was full',
+    registers: [registry],
+  });
   return {
     registry,
     reconcileDone(result, seconds) {
@@ -96,5 +102,6 @@ export function createMetrics(): ControllerMetrics {
     },
     submitLatency: (s) => submit.observe(s),
     batchRate: (kind, perMinute) => batchRate.set({ kind }, perMinute),
+    eventDropped: () => eventsDropped.inc(),
   };
 }

@@ -51,12 +51,15 @@ export class EventRecorder implements EventSink {
     kubeConfig: KubeConfig,
     private readonly instance: string,
     private readonly logger: Logger,
+    /** Told of each event dropped because the queue was full (for metrics). */
+    private readonly onDropped?: () => void,
   ) {
     this.api = kubeConfig.makeApiClient(EventsV1Api);
   }
 
   emit(job: Drmaa2Job, event: JobEvent): void {
     if (this.pending.length >= MAX_PENDING) {
+      this.onDropped?.();
       if (this.dropped++ % 1000 === 0) {
         this.logger.warn({ dropped: this.dropped, reason: event.reason }, 'event queue full; events dropped');
       }

@@ -25,6 +25,8 @@ export interface KubeAdapterOptions {
   logger: Logger;
   resyncPeriodMs?: number;
   observeCall?: KubeCallObserver;
+  /** Told of each Event dropped because the Event queue was full. */
+  onEventDropped?: () => void;
 }
 
 /** One KubeConfig and one set of API clients per process. */
@@ -42,7 +44,7 @@ export function createKubeAdapters(opts: KubeAdapterOptions): KubeAdapters {
   return {
     watch,
     store: new JobStore(api, watch, opts.observeCall),
-    events: new EventRecorder(kubeConfig, opts.identity, opts.logger),
+    events: new EventRecorder(kubeConfig, opts.identity, opts.logger, opts.onEventDropped),
     leaseLock: (namespace, name) => new KubeLeaseLock(kubeConfig, namespace, name),
   };
 }

@@ -30,6 +30,16 @@ describe('createMetrics', () => {
     assert.match(out, /drmaa2_kube_api_calls_total\{verb="patchStatus",code="409"\} 1/);
   });
 
+  it('the quota throttle rate by kind, and dropped Events', async () => {
+    const metrics = createMetrics();
+    metrics.batchRate('mutation', 45);
+    metrics.eventDropped();
+    metrics.eventDropped();
+    const out = await text(metrics);
+    assert.match(out, /drmaa2_batch_rate_limit_per_minute\{kind="mutation"\} 45/);
+    assert.match(out, /drmaa2_events_dropped_total 2/);
+  });
+
   it('jobs by state replaces the previous counts', async () => {
     const metrics = createMetrics();
     metrics.setJobsByState({ Running: 2, Queued: 1 });
