@@ -91,8 +91,9 @@ build_kube() {
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld="$ld -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
   done
+  log "kube: building${missing} (10-20 minutes cold on 2 cores, most of it the first one)"
   for b in $missing; do
-    log "kube: building $b (kube-apiserver: 10-20 minutes cold on 2 cores)"
+    log "kube: building $b"
     go build -trimpath -tags=notest,grpcnotrace -ldflags "$ld" -o "$WORK/bin/$b" "k8s.io/kubernetes/cmd/$b"
   done
 }

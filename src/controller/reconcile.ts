@@ -8,7 +8,7 @@ import type { BatchJobs } from '../ports/batchJobs.js';
 import type { Buckets } from '../ports/buckets.js';
 import type { Clock } from '../ports/clock.js';
 import { isBatchError, isKubeError } from '../ports/errors.js';
-import type { EventSink } from '../ports/eventSink.js';
+import type { EventSink, JobEvent } from '../ports/eventSink.js';
 import type { KubeStore } from '../ports/kubeStore.js';
 import { jobStateOf, taskCountsOf, translateSpec, type Submission } from '../translate/index.js';
 import {
@@ -22,7 +22,7 @@ import {
   type SyncProblem,
 } from '../translate/status.js';
 import { transitionEvents } from './events.js';
-import type { JobCache } from './poller.js';
+import { retained, type JobCache } from './poller.js';
 import { syncProblemOf, StageOutError, TerminalError } from './problems.js';
 import type { Reconcile, ReconcileResult } from './runner.js';
 
@@ -70,6 +70,13 @@ const ACTIVE_BATCH_STATES: ReadonlySet<string> = new Set([
   'SCHEDULED',
   'RUNNING',
 ]);
+
+const HOLD_IGNORED: JobEvent = {
+  type: 'Warning',
+  reason: 'HoldIgnored',
+  action: 'Hold',
+  note: 'spec.hold has no effect once the job is submitted: Batch cannot hold a submitted job; set spec.terminate to stop it',
+};
 
 function jobNameOf(request: { parent: string; jobId: string }): string {
   return `${request.parent}/jobs/${request.jobId}`;
@@ -166,6 +173,15 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
    * expectations of Kubernetes' own Job controller). After a restart the deterministic IDs take over. */
   const expected = new Map<string, string[]>();
 
+  /** Ended element jobs of per-element arrays whose other elements still run, by resource key. An ended
+   * Batch job no longer changes and has left the poller's list, so without this every pass would read
+   * each finished element again. Forgotten when the resource ends, is deleted or is gone. */
+  const endedElements = new Map<string, Map<string, Job>>();
+
+  function forgetElements(resource: Drmaa2Job): void {
+    endedElements.delete(`${resource.metadata.namespace}/${resource.metadata.name}`);
+  }
+
   /** The Batch jobs of a resource: those its status names, else those this process just submitted. */
   function jobNamesOf(resource: Drmaa2Job): string[] {
     const recorded = recordedJobs(resource.status);
@@ -220,6 +236,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
 
   // 2) Deleting: apply the deletion policy, then remove the finalizer so the resource can go.
   async function finalize(resource: Drmaa2Job, log: Logger): Promise<ReconcileResult> {
+    forgetElements(resource);
     const finalizers = resource.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return {};
     if (resource.spec.deletionPolicy !== 'Orphan') {
@@ -354,12 +371,17 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
 
   // 9) Observe: the Batch job(s) as they are now.
   async function observe(resource: Drmaa2Job, names: string[], fresh: boolean): Promise<Phase> {
+    const key = `${resource.metadata.namespace}/${resource.metadata.name}`;
+    const ended = names.length > 1 ? (endedElements.get(key) ?? new Map<string, Job>()) : undefined;
     const jobs: Job[] = [];
     for (const name of names) {
-      const job = await readJob(name, fresh);
+      const job = ended?.get(name) ?? (await readJob(name, fresh));
       if (!job) return { kind: 'lost' };
+      if (ended && !ACTIVE_BATCH_STATES.has(job.status?.state ?? 'STATE_UNSPECIFIED'))
+        ended.set(name, retained(job));
       jobs.push(job);
     }
+    if (ended && ended.size > 0) endedElements.set(key, ended);
     const array = layoutOf(resource);
     const tasks = await tasksOf(resource, jobs, array);
     return { kind: 'submitted', jobs, tasks, ...(array ? { array } : {}) };
@@ -418,6 +440,10 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
 
     if (names.length === 0) return submitOrWait(resource, log);
 
+    // Batch cannot hold a job it has accepted: a hold set afterwards is said to be ignored, once per
+    // generation (the status write below records the generation as handled).
+    if (resource.spec.hold && !current) events.emit(resource, HOLD_IGNORED);
+
     // 8) terminate.
     const cancelled = resource.spec.terminate ? await terminate(resource, names, log) : false;
 
@@ -426,7 +452,10 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     resource = await apply(resource, phase, log);
 
     // 10) TTL of a job that just ended.
-    if (isTerminal(resource.status?.state)) return expire(resource, log);
+    if (isTerminal(resource.status?.state)) {
+      forgetElements(resource);
+      return expire(resource, log);
+    }
 
     // 11) Look again after the poll interval (the poller enqueues sooner when the Batch job changes).
     return pollAgain();
@@ -467,7 +496,10 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     const [namespace, name] = parseKey(key);
     // 1) Gone: nothing to do (the finalizer already cleaned up, or there was nothing to clean).
     const resource = await store.get(namespace, name);
-    if (!resource) return {};
+    if (!resource) {
+      endedElements.delete(key);
+      return {};
+    }
     track(resource);
     const log = deps.logger.child({
       namespace,

@@ -147,18 +147,28 @@ describe('controller', () => {
     assert.equal(job.status?.state, 'Failed');
     assert.equal(job.status?.jobInfo?.exitStatus, 3);
     assert.equal(job.status?.conditions?.find((c) => c.type === 'Failed')?.reason, 'TasksFailed');
-    // Events are recorded fire-and-forget: wait until both have arrived.
-    let reasons: string[] = [];
-    for (let i = 0; i < 50 && !(reasons.includes('Submitted') && reasons.includes('Failed')); i++) {
-      const events = await kubectl(['get', 'events.events.k8s.io', '-n', NS, '-o', 'json']);
-      reasons = (
-        JSON.parse(events.stdout) as { items: { reason: string; regarding?: { name?: string } }[] }
-      ).items
-        .filter((e) => e.regarding?.name === 'fails')
-        .map((e) => e.reason);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const reasons = await eventReasons('fails', ['Submitted', 'Failed']);
     assert.ok(reasons.includes('Submitted') && reasons.includes('Failed'), `events: ${reasons.join(',')}`);
+  });
+
+  it('a hold set on a running job is reported as ignored, and the job runs on', async () => {
+    await kubectl(['apply', '-f', '-'], manifest('held-late', script('sleep 3')));
+    await waitForState('held-late', 'Running');
+    await kubectl([
+      'patch',
+      'drmaa2job',
+      'held-late',
+      '-n',
+      NS,
+      '--type=merge',
+      '-p',
+      '{"spec":{"hold":true}}',
+    ]);
+    const reasons = await eventReasons('held-late', ['HoldIgnored']);
+    assert.ok(reasons.includes('HoldIgnored'), `events: ${reasons.join(',')}`);
+    const job = await waitFinished('held-late');
+    assert.equal(job.status?.state, 'Done');
+    assert.equal(job.status?.observedGeneration, job.metadata.generation);
   });
 
   it('an array job reports per-index results', async () => {
@@ -259,6 +269,22 @@ describe('controller', () => {
     assert.equal(batchJobsOf(job.metadata.uid).length, 1);
   });
 });
+
+/** The reasons of the Events about `name`, once all of `wanted` are among them (Events are recorded
+ * fire-and-forget, so they arrive a little after the status) or after 10 s. */
+async function eventReasons(name: string, wanted: string[]): Promise<string[]> {
+  let reasons: string[] = [];
+  for (let i = 0; i < 50 && !wanted.every((w) => reasons.includes(w)); i++) {
+    const events = await kubectl(['get', 'events.events.k8s.io', '-n', NS, '-o', 'json']);
+    reasons = (
+      JSON.parse(events.stdout) as { items: { reason: string; regarding?: { name?: string } }[] }
+    ).items
+      .filter((e) => e.regarding?.name === name)
+      .map((e) => e.reason);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return reasons;
+}
 
 async function waitForState(name: string, state: string): Promise<void> {
   const r = await kubectl([

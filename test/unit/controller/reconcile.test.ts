@@ -281,6 +281,22 @@ describe('5) hold and start time', () => {
     assert.deepEqual(events.reasons(), ['Held', 'Submitted']);
   });
 
+  it('a hold set after submission is said to be ignored, once, and changes nothing in Batch', async () => {
+    await submitted(resource());
+    const calls = batch.calls.length;
+    store.editSpec(KEY, (j) => (j.spec.hold = true));
+    await reconcile(KEY);
+    await reconcile(KEY);
+    assert.equal(events.reasons().filter((r) => r === 'HoldIgnored').length, 1, 'one Event per generation');
+    assert.equal(status()?.observedGeneration, 2);
+    assert.equal(status()?.state, 'Queued', 'still submitted, not QueuedHeld');
+    assert.deepEqual(
+      batch.calls.slice(calls).filter((c) => c.method !== 'getJob' && c.method !== 'listTasks'),
+      [],
+      'no Batch mutation',
+    );
+  });
+
   it('waits for a future start time, then submits', async () => {
     store.put(resource({}, { startTime: '2025-01-01T00:01:10Z' }));
     assert.deepEqual(await reconcile(KEY), { requeueAfterMs: 60_000 });
@@ -714,6 +730,12 @@ describe('arrays', () => {
     assert.equal(status()?.state, 'Running');
     assert.equal(status()?.array?.completedIndexes, '1');
     assert.equal(batch.callsOf('listTasks').length, 0, 'element states suffice while the array runs');
+    const reads = (name: string) => batch.callsOf('getJob').filter((c) => (c.arg as string) === name).length;
+    const readsOfEnded = reads(names[0]!);
+    await reconcile(KEY);
+    await reconcile(KEY);
+    assert.equal(reads(names[0]!), readsOfEnded, 'an ended element is read once, not on every pass');
+    assert.ok(reads(names[1]!) >= 3, 'running elements are read on every pass');
     batch.setState(names[1]!, 'FAILED');
     batch.setState(names[2]!, 'SUCCEEDED');
     await reconcile(KEY);
