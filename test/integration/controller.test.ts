@@ -185,6 +185,24 @@ describe('controller', () => {
     assert.equal(batchJobsOf(job.metadata.uid).length, 1, 'one native Batch array job');
   });
 
+  it('an array of multi-task elements runs one Batch job per element and reports per-index results', async () => {
+    await kubectl(
+      ['apply', '-f', '-'],
+      manifest('array-elements', {
+        ...script('sleep 0.$TASK_ID; test "$TASK_ID" != 3', { minSlots: 1, maxSlots: 2 }),
+        array: { begin: 1, end: 4 },
+      }),
+    );
+    const job = await waitFinished('array-elements');
+    assert.equal(job.status?.state, 'Failed');
+    assert.equal(job.status?.array?.completedIndexes, '1-2,4');
+    assert.equal(job.status?.array?.failedIndexes, '3');
+    const elements = batchJobsOf(job.metadata.uid);
+    assert.equal(elements.length, 4, 'one Batch job per element');
+    assert.deepEqual(job.status?.array?.jobs?.map((j) => j.name).sort(), elements.map((j) => j.name).sort());
+    for (const element of elements) assert.equal(Number(element.taskGroups?.[0]?.taskCount), 2);
+  });
+
   it('an invalid extension ends Failed/InvalidSpec with the field path and no Batch call', async () => {
     const before = peers.emulator.stats().calls.CreateJob?.OK ?? 0;
     await kubectl(
