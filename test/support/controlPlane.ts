@@ -12,6 +12,7 @@ import { trackDirectory, untrackDirectory } from './cleanup.js';
 import { startControllerManager } from './controllerManager.js';
 import { startEtcd, type Etcd } from './etcd.js';
 import { writeKubeconfig, type KubeUser } from './kubeconfig.js';
+import { installFinalizerPolicy } from './finalizerPolicy.js';
 import { kubectlFor, mustSucceed, type Kubectl } from './kubectl.js';
 import { PROJECT_ROOT, peerBinDir } from './peers.js';
 import type { PeerProcess } from './process.js';
@@ -26,6 +27,8 @@ export interface ControlPlaneOptions {
   apiServerArgs?: string[];
   /** Also run kube-controller-manager's namespace and garbage-collector controllers. */
   controllerManager?: boolean;
+  /** Also install deploy/finalizer-policy/ (the finalizer goes on in each resource's create). */
+  finalizerPolicy?: boolean;
 }
 
 export interface ApplyOptions {
@@ -120,6 +123,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const token = await createToken(kubectl, rbac.account);
     const kubeconfigController = kubeconfigFor('controller.kubeconfig', 'controller', { token });
     await waitForBindings(kubectl, kubeconfigController, rbac.probes);
+    if (opts.finalizerPolicy) await installFinalizerPolicy(kubectl);
     const installMs = lap();
     return {
       server: server.url,
