@@ -23,6 +23,10 @@ const program = new Command('bench')
     '--controller-node-options <text>',
     "NODE_OPTIONS of the controller only, e.g. '--max-old-space-size=200'",
   )
+  .option(
+    '--no-finalizer-policy',
+    'leave deploy/finalizer-policy/ out: the controller adds each finalizer itself',
+  )
   .option('--out <dir>', 'where the JSON report goes', 'bench-results');
 
 program.parse();
@@ -36,6 +40,7 @@ const opts = program.opts<{
   runSeconds: number;
   timeoutSeconds: number;
   controllerNodeOptions?: string;
+  finalizerPolicy: boolean;
   out: string;
 }>();
 const report = await runBench({

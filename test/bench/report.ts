@@ -22,7 +22,8 @@ export function reportLines(r: BenchReport): string[] {
     [
       'run',
       `${o.jobs} jobs, ${o.rate > 0 ? `${o.rate}/s` : 'all at once'}, ${o.parallel} client requests in flight, ` +
-        `poll ${o.pollInterval}, concurrency ${o.concurrency}, ${o.shards} shard(s), jobs run ${o.runSeconds}s` +
+        `poll ${o.pollInterval}, concurrency ${o.concurrency}, ${o.shards} shard(s), jobs run ${o.runSeconds}s, ` +
+        `finalizer ${o.finalizerPolicy ? 'from the admission policy' : 'patched by the controller'}` +
         (o.controllerNodeOptions ? `, controller NODE_OPTIONS ${o.controllerNodeOptions}` : ''),
     ],
     [

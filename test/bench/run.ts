@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { hostname, cpus, totalmem } from 'node:os';
 import type { Job } from '../../src/api/batch.js';
 import { startControllerProcess, type ControllerProcess } from '../support/controllerProcess.js';
+import { installFinalizerPolicy } from '../support/finalizerPolicy.js';
 import { PROJECT_ROOT } from '../support/peers.js';
 import { startPeers, type Peers } from '../support/startPeers.js';
 import { apiServerRequests, difference } from './apiServerMetrics.js';
@@ -30,6 +31,8 @@ export interface BenchOptions {
   timeoutSeconds: number;
   /** NODE_OPTIONS of the controller process(es) only, e.g. a heap limit. */
   controllerNodeOptions?: string;
+  /** Install deploy/finalizer-policy/ after the floor, so the finalizer is on from each create. */
+  finalizerPolicy: boolean;
   log?: (line: string) => void;
 }
 
@@ -133,6 +136,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     log(`floor: creating ${options.jobs} resources and one status write each, ${options.parallel} in flight`);
     const floor = await measureFloor(client, 'floor', options.jobs, options.parallel);
     log(`floor: ${floor.seconds.toFixed(1)} s (${floor.perSecond.toFixed(0)}/s)`);
+    // After the floor, whose resources must not carry a finalizer no controller removes.
+    if (options.finalizerPolicy) await installFinalizerPolicy(cp.kubectl);
 
     for (let s = 0; s < options.shards; s++) {
       controllers.push(
@@ -281,6 +286,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         shards: options.shards,
         runSeconds: options.runSeconds,
         timeoutSeconds: options.timeoutSeconds,
+        finalizerPolicy: options.finalizerPolicy,
         ...(options.controllerNodeOptions ? { controllerNodeOptions: options.controllerNodeOptions } : {}),
       },
       floor,

@@ -30,6 +30,7 @@ test(`the benchmark's report is complete for ${JOBS} jobs on two shards split by
     shards: 2,
     runSeconds: 2,
     timeoutSeconds: 300,
+    finalizerPolicy: true,
   });
   finite(report, 'report');
   assert.deepEqual(report.counts, {
@@ -45,6 +46,11 @@ test(`the benchmark's report is complete for ${JOBS} jobs on two shards split by
   for (const spread of Object.values(report.latencySeconds))
     assert.ok(spread.p50 <= spread.p90 && spread.p90 <= spread.p99);
   assert.ok(report.kubeRequestsPerJob.controller.patchStatus! > 0, 'status writes counted');
+  assert.equal(
+    report.kubeRequestsPerJob.controller.patchFinalizers ?? 0,
+    0,
+    'the finalizer came with each create (deploy/finalizer-policy/)',
+  );
   assert.ok(Object.keys(report.kubeRequestsPerJob.apiServer).length > 0, "the API server's counters read");
   assert.ok(report.controller.end.rssMb > 0 && report.controller.end.cpuSeconds > 0);
   assert.equal(report.controller.processes, 2);
