@@ -64,6 +64,9 @@ const DELETE_POLL_MS = 2000;
 /** A status write that met a newer resourceVersion is retried once the watch delivered the newer object,
  * which takes a moment; retrying at once would only conflict again. */
 const CONFLICT_REQUEUE_MS = 200;
+/** A pass that found the cache older than the controller's own last write looks again after this long
+ * unless the watch delivers the write first (it normally does, within milliseconds). */
+const STALE_REQUEUE_MS = 1000;
 const ACTIVE_BATCH_STATES: ReadonlySet<string> = new Set([
   'STATE_UNSPECIFIED',
   'QUEUED',
@@ -80,6 +83,10 @@ const HOLD_IGNORED: JobEvent = {
 
 function jobNameOf(request: { parent: string; jobId: string }): string {
   return `${request.parent}/jobs/${request.jobId}`;
+}
+
+function keyOf(resource: Drmaa2Job): string {
+  return `${resource.metadata.namespace}/${resource.metadata.name}`;
 }
 
 function parseKey(key: string): [string, string] {
@@ -179,7 +186,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   const endedElements = new Map<string, Map<string, Job>>();
 
   function forgetElements(resource: Drmaa2Job): void {
-    endedElements.delete(`${resource.metadata.namespace}/${resource.metadata.name}`);
+    endedElements.delete(keyOf(resource));
   }
 
   /** The Batch jobs of a resource: those its status names, else those this process just submitted. */
@@ -192,8 +199,40 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     return expected.get(resource.metadata.uid) ?? [];
   }
 
+  /** Per key, the resourceVersions this process's own writes replaced. The informer's copy can lag behind
+   * a write the controller just made (its watch event is still on the way); a pass over such a copy would
+   * compute from an old status and its write would only meet a conflict, so it waits for the watch. */
+  const superseded = new Map<string, Set<string>>();
+
+  /** Records a write from `before` to `after` and returns `after`, tracked. */
+  function wrote(before: Drmaa2Job, after: Drmaa2Job): Drmaa2Job {
+    const key = keyOf(before);
+    const previous = before.metadata.resourceVersion;
+    if (previous && previous !== after.metadata.resourceVersion) {
+      const versions = superseded.get(key) ?? new Set<string>();
+      versions.add(previous);
+      superseded.set(key, versions);
+    }
+    return track(after);
+  }
+
+  /** Whether the cached copy is older than this process's last write of it. */
+  function behindOwnWrite(resource: Drmaa2Job): boolean {
+    const key = keyOf(resource);
+    const versions = superseded.get(key);
+    if (!versions) return false;
+    if (versions.has(resource.metadata.resourceVersion ?? '')) return true;
+    // The cache caught up (or moved on past another writer): the versions replaced are history.
+    superseded.delete(key);
+    return false;
+  }
+
+  async function setFinalizers(resource: Drmaa2Job, finalizers: string[]): Promise<Drmaa2Job> {
+    return wrote(resource, await store.setFinalizers(resource, finalizers));
+  }
+
   function track(resource: Drmaa2Job): Drmaa2Job {
-    latest.set(`${resource.metadata.namespace}/${resource.metadata.name}`, resource);
+    latest.set(keyOf(resource), resource);
     return resource;
   }
 
@@ -201,7 +240,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   async function writeStatus(resource: Drmaa2Job, status: Drmaa2JobStatus): Promise<Drmaa2Job> {
     const patch = statusPatch(resource.status, status);
     if (!patch) return resource;
-    return track(await store.patchStatus(resource, patch));
+    return wrote(resource, await store.patchStatus(resource, patch));
   }
 
   /** Computes the next status for `phase`, writes it, and records the transition. */
@@ -243,7 +282,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       const pending = await deleteBatchJobs(allJobNames(resource), log);
       if (pending) return { requeueAfterMs: Math.min(DELETE_POLL_MS, config.pollIntervalMs) };
     }
-    await store.setFinalizers(
+    await setFinalizers(
       resource,
       finalizers.filter((f) => f !== FINALIZER),
     );
@@ -371,7 +410,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
 
   // 9) Observe: the Batch job(s) as they are now.
   async function observe(resource: Drmaa2Job, names: string[], fresh: boolean): Promise<Phase> {
-    const key = `${resource.metadata.namespace}/${resource.metadata.name}`;
+    const key = keyOf(resource);
     const ended = names.length > 1 ? (endedElements.get(key) ?? new Map<string, Job>()) : undefined;
     const jobs: Job[] = [];
     for (const name of names) {
@@ -425,7 +464,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     // 3) The finalizer goes on before any Batch call.
     const finalizers = resource.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) {
-      resource = track(await store.setFinalizers(resource, [...finalizers, FINALIZER]));
+      resource = await setFinalizers(resource, [...finalizers, FINALIZER]);
     }
 
     const status = resource.status;
@@ -498,8 +537,11 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     const resource = await store.get(namespace, name);
     if (!resource) {
       endedElements.delete(key);
+      superseded.delete(key);
       return {};
     }
+    // The watch brings the newer copy and enqueues the key again; the requeue is only a safety net.
+    if (behindOwnWrite(resource)) return { requeueAfterMs: STALE_REQUEUE_MS };
     track(resource);
     const log = deps.logger.child({
       namespace,

@@ -261,6 +261,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       for (const [verb, n] of Object.entries(counterBy(text, 'drmaa2_kube_api_calls_total', 'verb'))) {
         controllerCalls[verb] = (controllerCalls[verb] ?? 0) + n;
       }
+      // Writes refused for a stale resourceVersion: work the API server did for nothing.
+      const conflicts = text
+        .split('\n')
+        .filter((line) => line.includes('code="409"'))
+        .join('\n');
+      for (const [verb, n] of Object.entries(counterBy(conflicts, 'drmaa2_kube_api_calls_total', 'verb'))) {
+        controllerCalls[`${verb} (409 Conflict)`] = (controllerCalls[`${verb} (409 Conflict)`] ?? 0) + n;
+      }
     }
     const apiServer = difference(apiBefore, apiAfter);
     // The bench's own creates are not the controller's.

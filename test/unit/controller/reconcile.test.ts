@@ -207,13 +207,34 @@ describe('3) finalizer and 7) create', () => {
     await reconcile(KEY);
     const name = status()!.batchJob!.name;
     const get = store.get.bind(store);
+    // A version this process did not write from (another writer's, in between): only the expectations
+    // of what it created stand between this pass and a second create.
     store.get = async () =>
-      structuredClone({ ...stale, metadata: { ...stale.metadata, finalizers: [FINALIZER] } });
+      structuredClone({
+        ...stale,
+        metadata: { ...stale.metadata, finalizers: [FINALIZER], resourceVersion: 'from-another-writer' },
+      });
     await reconcile(KEY);
     store.get = get;
     assert.equal(batch.callsOf('createJob').length, 1, 'no second create');
     assert.equal(batch.callsOf('getJob').length, 1, 'the job was observed');
     assert.equal(status()?.batchJob?.name, name);
+  });
+
+  it('a cached copy older than its own last write is left alone until the watch catches up', async () => {
+    store.put(resource());
+    const stale = store.current(KEY)!;
+    await reconcile(KEY);
+    const calls = batch.calls.length;
+    const patches = store.statusPatches;
+    const get = store.get.bind(store);
+    store.get = async () => structuredClone(stale);
+    assert.deepEqual(await reconcile(KEY), { requeueAfterMs: 1000 });
+    store.get = get;
+    assert.equal(batch.calls.length, calls, 'no Batch call');
+    assert.equal(store.statusPatches, patches, 'no write that could only conflict');
+    assert.deepEqual(await reconcile(KEY), { requeueAfterMs: POLL_MS }, 'caught up: an ordinary pass');
+    assert.equal(batch.callsOf('getJob').length, 1, 'which observes the job');
   });
 
   it('adopts a job that already ended and reports its end at once', async () => {
