@@ -35,8 +35,11 @@ interface Environment {
 /** A local control plane with the test peers, or an existing cluster with only the emulators started here. */
 async function environment(): Promise<Environment> {
   if (!externalKubeconfig) {
-    console.log('starting etcd, kube-apiserver, fake-gcs-server and the Batch emulator ...');
-    const peers = await startPeers({ emulator: { stepMs: 300 } });
+    console.log(
+      'starting etcd, kube-apiserver (with the CRD, RBAC and finalizer policy), fake-gcs-server and the Batch emulator ...',
+    );
+    // The local cluster gets the whole install, the finalizer policy included.
+    const peers = await startPeers({ emulator: { stepMs: 300 }, finalizerPolicy: true });
     return {
       kubectl: peers.controlPlane.kubectl,
       controllerKubeconfig: peers.controlPlane.kubeconfigController,
