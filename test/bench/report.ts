@@ -30,6 +30,7 @@ export function reportLines(r: BenchReport): string[] {
       'floor (bare client)',
       `${fixed(r.floor.seconds)} s for ${r.floor.jobs} creates + status writes (${fixed(r.floor.perSecond, 0)}/s)`,
     ],
+    ['all created after (bench client)', `${fixed(r.seconds.allCreated)} s`],
     [
       'all Submitted after',
       `${fixed(r.seconds.allSubmitted)} s  = ${fixed(r.ratioToFloor.submitted)} x floor`,

@@ -40,7 +40,8 @@ export interface BenchReport {
   machine: { host: string; cpus: number; cpuModel: string; memoryGb: number; node: string };
   options: Omit<BenchOptions, 'log'>;
   floor: FloorResult;
-  seconds: { allSubmitted: number; allFinished: number };
+  /** allCreated: when the bench's last create returned (the controller cannot submit a job before). */
+  seconds: { allCreated: number; allSubmitted: number; allFinished: number };
   ratioToFloor: { submitted: number; finished: number };
   throughput: { submittedPerSecond: number; finishedPerSecond: number };
   latencySeconds: { toSubmitted: Spread; toFinished: Spread; statusAfterBatchEnd: Spread };
@@ -275,6 +276,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     apiServer['POST drmaa2jobs'] = (apiServer['POST drmaa2jobs'] ?? 0) - benchRequests;
     if (apiServer['POST drmaa2jobs'] <= 0) delete apiServer['POST drmaa2jobs'];
 
+    const createdAll = (Math.max(...created.values()) - started) / 1000;
     const submittedAll = (lastSubmitted - started) / 1000;
     const finishedAll = (lastFinished - started) / 1000;
     return {
@@ -298,7 +300,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         ...(options.controllerNodeOptions ? { controllerNodeOptions: options.controllerNodeOptions } : {}),
       },
       floor,
-      seconds: { allSubmitted: submittedAll, allFinished: finishedAll },
+      seconds: { allCreated: createdAll, allSubmitted: submittedAll, allFinished: finishedAll },
       ratioToFloor: { submitted: submittedAll / floor.seconds, finished: finishedAll / floor.seconds },
       throughput: {
         submittedPerSecond: options.jobs / submittedAll,

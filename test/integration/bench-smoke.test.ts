@@ -43,6 +43,7 @@ test(`the benchmark's report is complete for ${JOBS} jobs on two shards split by
   assert.equal(report.batchCallsPerJob.CreateJob, 1);
   assert.ok(report.floor.seconds > 0 && report.seconds.allSubmitted > 0 && report.seconds.allFinished > 0);
   assert.ok(report.seconds.allFinished >= report.seconds.allSubmitted);
+  assert.ok(report.seconds.allSubmitted >= report.seconds.allCreated && report.seconds.allCreated > 0);
   for (const spread of Object.values(report.latencySeconds))
     assert.ok(spread.p50 <= spread.p90 && spread.p90 <= spread.p99);
   assert.ok(report.kubeRequestsPerJob.controller.patchStatus! > 0, 'status writes counted');
