@@ -131,7 +131,7 @@ test(`${CASES} fuzzed manifests: refused with a field path, or driven to an end;
   assert.ok(
     worst <= MAX_RECONCILES_PER_OBJECT,
     `at most ${MAX_RECONCILES_PER_OBJECT} reconciles per object, worst ${worst} for ${worstKey}: ` +
-      `${JSON.stringify(accepted.get(worstKey.split('/')[1]!)?.spec).slice(0, 600)}\n${worstLines.join('\n')}`,
+      `${(JSON.stringify(accepted.get(worstKey.split('/')[1]!)?.spec) ?? '(not fuzzed)').slice(0, 600)}\n${worstLines.join('\n')}`,
   );
   assert.equal(controller.exits().length, 0, 'the controller never exited');
   assert.deepEqual(
@@ -142,6 +142,6 @@ test(`${CASES} fuzzed manifests: refused with a field path, or driven to an end;
   created.stop();
   console.log(
     `fuzz: ${CASES} manifests (seed ${SEED}); refused by the API server: ${refusals['near-valid']} near-valid, ${refusals.garbage} garbage; ` +
-      `accepted ${accepted.size}, of which ${invalid} InvalidSpec with a path; worst reconciles per object ${worst}; 0 Batch calls for invalid specs`,
+      `accepted ${accepted.size}, of which ${invalid} InvalidSpec with a path; worst reconciles per object ${worst} (${worstKey}); 0 Batch calls for invalid specs`,
   );
 });
