@@ -116,21 +116,7 @@ describe('controller', () => {
       const doc = await get(name);
       if (doc.spec.hold) {
         await waitForState(name, 'QueuedHeld');
-        assert.equal(
-          (
-            await kubectl([
-              'patch',
-              'drmaa2job',
-              name,
-              '-n',
-              NS,
-              '--type=merge',
-              '-p',
-              '{"spec":{"hold":false}}',
-            ])
-          ).code,
-          0,
-        );
+        assert.equal((await patchSpec(name, '{"spec":{"hold":false}}')).code, 0);
       }
       const done = await waitFinished(name);
       assert.equal(done.status?.state, state, `${name}: ${JSON.stringify(done.status?.conditions)}`);
@@ -154,16 +140,7 @@ describe('controller', () => {
   it('a hold set on a running job is reported as ignored, and the job runs on', async () => {
     await kubectl(['apply', '-f', '-'], manifest('held-late', script('sleep 3')));
     await waitForState('held-late', 'Running');
-    await kubectl([
-      'patch',
-      'drmaa2job',
-      'held-late',
-      '-n',
-      NS,
-      '--type=merge',
-      '-p',
-      '{"spec":{"hold":true}}',
-    ]);
+    await patchSpec('held-late', '{"spec":{"hold":true}}');
     const reasons = await eventReasons('held-late', ['HoldIgnored']);
     assert.ok(reasons.includes('HoldIgnored'), `events: ${reasons.join(',')}`);
     const job = await waitFinished('held-late');
@@ -222,16 +199,7 @@ describe('controller', () => {
   it('terminate cancels the Batch job and keeps the record', async () => {
     await kubectl(['apply', '-f', '-'], manifest('long', script('sleep 60')));
     await waitForState('long', 'Running');
-    await kubectl([
-      'patch',
-      'drmaa2job',
-      'long',
-      '-n',
-      NS,
-      '--type=merge',
-      '-p',
-      '{"spec":{"terminate":true}}',
-    ]);
+    await patchSpec('long', '{"spec":{"terminate":true}}');
     const job = await waitFinished('long');
     assert.equal(job.status?.state, 'Failed');
     assert.equal(job.status?.subState, 'CANCELLED');
@@ -302,6 +270,10 @@ async function eventReasons(name: string, wanted: string[]): Promise<string[]> {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return reasons;
+}
+
+async function patchSpec(name: string, patch: string) {
+  return kubectl(['patch', 'drmaa2job', name, '-n', NS, '--type=merge', '-p', patch]);
 }
 
 async function waitForState(name: string, state: string): Promise<void> {
