@@ -58,7 +58,7 @@ export class Runner {
   private broken: Error | undefined;
 
   constructor(private readonly opts: RunnerOptions) {
-    opts.watch.onKey((key) => this.queue?.add(key));
+    opts.watch.onKey((key, urgent) => this.queue?.add(key, { urgent }));
   }
 
   /** Starts watching; reconciles at once without an elector, else when this instance becomes leader. */
@@ -80,9 +80,10 @@ export class Runner {
     });
   }
 
-  /** Queues a key now (the session poller's changes); ignored while this instance does not lead. */
+  /** Queues a key now, before new resources (the session poller's changes: a Batch job moved on);
+   * ignored while this instance does not lead. */
   enqueue(key: string): void {
-    this.queue?.add(key);
+    this.queue?.add(key, { urgent: true });
   }
 
   /** True while this instance takes keys (it leads, or runs without election). */

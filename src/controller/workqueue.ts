@@ -1,6 +1,9 @@
 // A keyed work queue in the manner of client-go's: a key is queued at most once, at most one reconcile
 // per key runs at a time (a key added while it runs is queued again when it is done), failures back off
 // per key exponentially with jitter, and delayed adds serve requeueAfter. client-node has none of this.
+// Keys added as urgent (something already submitted changed: its Batch job, its spec, its deletion) go
+// before the others, so that a burst of new resources does not hold back what users wait to see; every
+// few urgent keys one other goes too, so neither kind can starve.
 import type { Clock } from '../ports/clock.js';
 
 /** The longest a key waits before it is looked at again, whatever was asked. */
@@ -15,9 +18,21 @@ export interface WorkQueueOptions {
   clock?: Pick<Clock, 'now'>;
 }
 
+/** Urgent keys handed out in a row before one other key, when both wait. */
+export const URGENT_RUN = 4;
+
+export interface AddOptions {
+  urgent?: boolean;
+}
+
 export class WorkQueue {
   private readonly queue: string[] = [];
+  /** Urgent keys in order; a key here may also have a (stale) place in `queue`, skipped when reached. */
+  private readonly urgentQueue: string[] = [];
+  private readonly urgent = new Set<string>();
+  private urgentInARow = 0;
   private readonly queued = new Set<string>();
+  private readonly dirtyUrgent = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failuresByKey = new Map<string, number>();
@@ -40,13 +55,17 @@ export class WorkQueue {
     this.now = () => opts.clock?.now().getTime() ?? Date.now();
   }
 
-  add(key: string): void {
+  add(key: string, opts: AddOptions = {}): void {
     if (this.shuttingDown) return;
     if (this.processing.has(key)) {
       this.dirty.add(key);
+      if (opts.urgent) this.dirtyUrgent.add(key);
       return;
     }
-    if (this.queued.has(key)) return;
+    if (this.queued.has(key)) {
+      if (opts.urgent && !this.urgent.has(key)) this.pushUrgent(key);
+      return;
+    }
     this.queued.add(key);
     this.addedAt.set(key, this.now());
     const getter = this.getters.shift();
@@ -56,7 +75,33 @@ export class WorkQueue {
       getter(key);
       return;
     }
-    this.queue.push(key);
+    if (opts.urgent) this.pushUrgent(key);
+    else this.queue.push(key);
+  }
+
+  private pushUrgent(key: string): void {
+    this.urgent.add(key);
+    this.urgentQueue.push(key);
+  }
+
+  /** The next waiting key, urgent ones first but one other after every URGENT_RUN of them. */
+  private next(): string | undefined {
+    this.dropStale();
+    const otherWaits = this.queue.length > 0;
+    const takeUrgent = this.urgentQueue.length > 0 && (!otherWaits || this.urgentInARow < URGENT_RUN);
+    const key = takeUrgent ? this.urgentQueue.shift() : this.queue.shift();
+    if (key === undefined) return undefined;
+    this.urgentInARow = takeUrgent ? this.urgentInARow + 1 : 0;
+    this.urgent.delete(key);
+    this.queued.delete(key);
+    return key;
+  }
+
+  /** Drops the places of keys already handed out from the other list (a key promoted to urgent). */
+  private dropStale(): void {
+    while (this.urgentQueue.length > 0 && !this.queued.has(this.urgentQueue[0]!)) this.urgentQueue.shift();
+    while (this.queue.length > 0 && (!this.queued.has(this.queue[0]!) || this.urgent.has(this.queue[0]!)))
+      this.queue.shift();
   }
 
   /** Adds the key after `delayMs`; an earlier pending delayed add of the same key wins. */
@@ -106,9 +151,8 @@ export class WorkQueue {
   }
 
   get(): Promise<string | undefined> {
-    const key = this.queue.shift();
+    const key = this.next();
     if (key !== undefined) {
-      this.queued.delete(key);
       this.processing.add(key);
       return Promise.resolve(key);
     }
@@ -119,12 +163,13 @@ export class WorkQueue {
   done(key: string): void {
     this.processing.delete(key);
     this.addedAt.delete(key);
-    if (this.dirty.delete(key)) this.add(key);
+    const urgent = this.dirtyUrgent.delete(key);
+    if (this.dirty.delete(key)) this.add(key, { urgent });
     if (this.processing.size === 0) for (const resolve of this.idle.splice(0)) resolve();
   }
 
   len(): number {
-    return this.queue.length;
+    return this.queued.size;
   }
 
   inFlight(): number {
@@ -137,6 +182,9 @@ export class WorkQueue {
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.queue.length = 0;
+    this.urgentQueue.length = 0;
+    this.urgent.clear();
+    this.dirtyUrgent.clear();
     this.queued.clear();
     for (const getter of this.getters.splice(0)) getter(undefined);
   }

@@ -16,11 +16,11 @@ import {
 import type { JobWatch } from '../../../src/ports/jobWatch.js';
 
 class FakeWatch implements JobWatch {
-  private handlers: ((key: string) => void)[] = [];
+  private handlers: ((key: string, urgent: boolean) => void)[] = [];
   synced = false;
   stopped = false;
   constructor(readonly jobs = new Map<string, Drmaa2Job>()) {}
-  onKey(handler: (key: string) => void): void {
+  onKey(handler: (key: string, urgent: boolean) => void): void {
     this.handlers.push(handler);
   }
   async start(): Promise<void> {
@@ -41,8 +41,8 @@ class FakeWatch implements JobWatch {
   lastSeen(): number {
     return 0;
   }
-  emit(key: string): void {
-    for (const handler of this.handlers) handler(key);
+  emit(key: string, urgent = false): void {
+    for (const handler of this.handlers) handler(key, urgent);
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_DELAY_MS, WorkQueue } from '../../../src/controller/workqueue.js';
+import { MAX_DELAY_MS, URGENT_RUN, WorkQueue } from '../../../src/controller/workqueue.js';
 
 describe('WorkQueue', () => {
   it('a requeue years ahead waits a day, not zero (timers past 2^31-1 ms would fire at once)', () => {
@@ -37,6 +37,35 @@ describe('WorkQueue', () => {
     q.done(key!);
     assert.equal(q.len(), 1);
     assert.equal(await q.get(), 'a');
+  });
+
+  it('urgent keys go first, one other after every run of them, each key once', async () => {
+    const q = new WorkQueue();
+    for (let i = 0; i < 3; i++) q.add(`new-${i}`);
+    for (let i = 0; i < URGENT_RUN + 2; i++) q.add(`changed-${i}`, { urgent: true });
+    q.add('new-1', { urgent: true }); // promoted: handed out once, among the urgent ones
+    assert.equal(q.len(), 3 + URGENT_RUN + 2);
+    const order: string[] = [];
+    while (q.len() > 0) order.push((await q.get())!);
+    assert.deepEqual(order, [
+      ...Array.from({ length: URGENT_RUN }, (_, i) => `changed-${i}`),
+      'new-0',
+      `changed-${URGENT_RUN}`,
+      `changed-${URGENT_RUN + 1}`,
+      'new-1',
+      'new-2',
+    ]);
+  });
+
+  it('a key made urgent while in flight comes back as urgent', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    const key = await q.get();
+    q.add('a', { urgent: true });
+    q.add('b');
+    q.done(key!);
+    assert.equal(await q.get(), 'a', 'ahead of b, which was queued first');
+    assert.equal(await q.get(), 'b');
   });
 
   it('backs off exponentially per key with bounded jitter, capped, and forgets', () => {
