@@ -71,7 +71,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     session: config.session,
     intervalMs: config.pollIntervalMs,
     clock: systemClock,
-    enqueue: (key) => late.runner?.enqueue(key),
+    enqueue: (key, ended) => late.runner?.enqueue(key, ended),
     logger,
   });
   const reconcile = createReconciler({

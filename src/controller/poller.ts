@@ -34,7 +34,9 @@ export interface SessionPollerOptions {
   session: string;
   intervalMs: number;
   clock: Clock;
-  enqueue(key: string): void;
+  /** `ended`: the job left the active list (it ended or vanished), which users wait for; a job that
+   * only moved between active states is not. */
+  enqueue(key: string, ended: boolean): void;
   logger: Logger;
   pageSize?: number;
   /** The list filter; defaults to activeJobsFilter(session). */
@@ -139,10 +141,10 @@ export class SessionPoller implements JobCache {
         continue;
       }
       next.set(name, { job: retained(job), key });
-      if (key) this.opts.enqueue(key);
+      if (key) this.opts.enqueue(key, false);
     }
     for (const [name, known] of this.seen) {
-      if (!next.has(name) && known.key) this.opts.enqueue(known.key);
+      if (!next.has(name) && known.key) this.opts.enqueue(known.key, true);
     }
     this.seen = next;
     return listed.pages;

@@ -80,10 +80,10 @@ export class Runner {
     });
   }
 
-  /** Queues a key now, before new resources (the session poller's changes: a Batch job moved on);
-   * ignored while this instance does not lead. */
-  enqueue(key: string): void {
-    this.queue?.add(key, { urgent: true });
+  /** Queues a key now (the session poller's changes; `urgent` for a Batch job that ended, which goes before
+   * new resources); ignored while this instance does not lead. */
+  enqueue(key: string, urgent = false): void {
+    this.queue?.add(key, { urgent });
   }
 
   /** True while this instance takes keys (it leads, or runs without election). */

@@ -1,7 +1,7 @@
 // A keyed work queue in the manner of client-go's: a key is queued at most once, at most one reconcile
 // per key runs at a time (a key added while it runs is queued again when it is done), failures back off
 // per key exponentially with jitter, and delayed adds serve requeueAfter. client-node has none of this.
-// Keys added as urgent (something already submitted changed: its Batch job, its spec, its deletion) go
+// Keys added as urgent (something already submitted changed: its Batch job ended, its spec, its deletion) go
 // before the others, so that a burst of new resources does not hold back what users wait to see; every
 // few urgent keys one other goes too, so neither kind can starve.
 import type { Clock } from '../ports/clock.js';

@@ -41,6 +41,7 @@ class ListingBatch extends FakeBatchJobs {
 let batch: ListingBatch;
 let clock: FakeClock;
 let enqueued: string[];
+let ended: string[];
 let poller: SessionPoller;
 
 function addJob(id: string, state: BatchJobState, session = 'prod'): string {
@@ -62,7 +63,10 @@ function newPoller(pageSize = 50): SessionPoller {
     intervalMs: INTERVAL,
     clock,
     pageSize,
-    enqueue: (key) => enqueued.push(key),
+    enqueue: (key, gone) => {
+      enqueued.push(key);
+      if (gone) ended.push(key);
+    },
     logger: pino({ level: 'silent' }),
   });
 }
@@ -71,6 +75,7 @@ beforeEach(() => {
   clock = new FakeClock({ start: '2025-01-01T00:00:00Z', auto: false });
   batch = new ListingBatch({ now: () => clock.now() });
   enqueued = [];
+  ended = [];
   poller = newPoller();
 });
 
@@ -109,6 +114,7 @@ describe('SessionPoller.pollOnce', () => {
     batch.setState(b, 'CANCELLATION_IN_PROGRESS');
     await poller.pollOnce();
     assert.deepEqual(enqueued, ['team/b']);
+    assert.deepEqual(ended, [], 'still active: not marked as ended');
   });
 
   it('ignores jobs of other sessions and ended jobs', async () => {
@@ -129,6 +135,7 @@ describe('SessionPoller.pollOnce', () => {
     batch.setState(a, 'SUCCEEDED');
     await poller.pollOnce();
     assert.deepEqual(enqueued, ['team/a']);
+    assert.deepEqual(ended, ['team/a'], 'marked as ended: it goes before new resources');
     assert.equal(poller.size(), 1);
     assert.equal(poller.get(a), undefined, 'no stale view of an ended job');
     enqueued = [];
