@@ -88,7 +88,8 @@ function updatedAt(job: Job): number {
   return Number.isNaN(at) ? 0 : at;
 }
 
-function isActive(job: Job): boolean {
+/** Whether the Batch job can still change (an ended one never does). */
+export function isActive(job: Job): boolean {
   return ACTIVE_STATES.includes(job.status?.state ?? 'STATE_UNSPECIFIED');
 }
 

@@ -22,7 +22,7 @@ import {
   type SyncProblem,
 } from '../translate/status.js';
 import { transitionEvents } from './events.js';
-import { retained, type JobCache } from './poller.js';
+import { isActive, retained, type JobCache } from './poller.js';
 import { syncProblemOf, StageOutError, TerminalError } from './problems.js';
 import type { Reconcile, ReconcileResult } from './runner.js';
 
@@ -410,18 +410,18 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
 
   // 9) Observe: the Batch job(s) as they are now.
   async function observe(resource: Drmaa2Job, names: string[], fresh: boolean): Promise<Phase> {
+    const array = layoutOf(resource);
     const key = keyOf(resource);
-    const ended = names.length > 1 ? (endedElements.get(key) ?? new Map<string, Job>()) : undefined;
+    const ended =
+      array?.mode === 'perElement' ? (endedElements.get(key) ?? new Map<string, Job>()) : undefined;
     const jobs: Job[] = [];
     for (const name of names) {
       const job = ended?.get(name) ?? (await readJob(name, fresh));
       if (!job) return { kind: 'lost' };
-      if (ended && !ACTIVE_BATCH_STATES.has(job.status?.state ?? 'STATE_UNSPECIFIED'))
-        ended.set(name, retained(job));
+      if (ended && !isActive(job)) ended.set(name, retained(job));
       jobs.push(job);
     }
     if (ended && ended.size > 0) endedElements.set(key, ended);
-    const array = layoutOf(resource);
     const tasks = await tasksOf(resource, jobs, array);
     return { kind: 'submitted', jobs, tasks, ...(array ? { array } : {}) };
   }

@@ -770,6 +770,20 @@ describe('arrays', () => {
     );
   });
 
+  it('per element: an element being cancelled is read again until it has ended', async () => {
+    const job = resource({ array: { begin: 1, end: 2, step: 1 } }, { minSlots: 2, maxSlots: 2 });
+    const names = expectedJobs(job);
+    await submitted(job);
+    batch.setState(names[0]!, 'CANCELLATION_IN_PROGRESS');
+    batch.setState(names[1]!, 'RUNNING');
+    await reconcile(KEY);
+    batch.setState(names[0]!, 'CANCELLED');
+    batch.setState(names[1]!, 'SUCCEEDED');
+    await reconcile(KEY);
+    assert.equal(status()?.state, 'Failed', 'the cancellation was seen to its end');
+    assert.equal(status()?.array?.failedIndexes, '1');
+  });
+
   it('per element deletion removes every element job', async () => {
     const job = resource({ array: { begin: 1, end: 2, step: 1 } }, { minSlots: 2, maxSlots: 2 });
     await submitted(job);
