@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { JobWatch } from '../ports/jobWatch.js';
 import type { LeaderCallbacks } from './leaderElector.js';
 import { TerminalError } from './problems.js';
+import { isUrgent } from './priority.js';
 import { WorkQueue, type WorkQueueOptions } from './workqueue.js';
 
 export interface ReconcileResult {
@@ -58,7 +59,7 @@ export class Runner {
   private broken: Error | undefined;
 
   constructor(private readonly opts: RunnerOptions) {
-    opts.watch.onKey((key, urgent) => this.queue?.add(key, { urgent }));
+    opts.watch.onKey((key) => this.queue?.add(key, { urgent: this.isUrgent(key) }));
   }
 
   /** Starts watching; reconciles at once without an elector, else when this instance becomes leader. */
@@ -82,8 +83,14 @@ export class Runner {
 
   /** Queues a key now (the session poller's changes; `urgent` for a Batch job that ended, which goes before
    * new resources); ignored while this instance does not lead. */
-  enqueue(key: string, urgent = false): void {
+  enqueue(key: string, urgent: boolean): void {
     this.queue?.add(key, { urgent });
+  }
+
+  private isUrgent(key: string): boolean {
+    const [namespace = '', name = ''] = key.split('/');
+    const job = this.opts.watch.get(namespace, name);
+    return job !== undefined && isUrgent(job);
   }
 
   /** True while this instance takes keys (it leads, or runs without election). */

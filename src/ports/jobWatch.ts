@@ -3,8 +3,7 @@ import type { Drmaa2Job } from '../api/drmaa2job.js';
 /** A watched, cached view of the Drmaa2Job resources. Handlers receive keys (`namespace/name`) only: the
  * reconciler re-reads the state itself (level-triggered). */
 export interface JobWatch {
-  /** `urgent`: the resource was submitted and has changed since (its spec, or it is being deleted). */
-  onKey(handler: (key: string, urgent: boolean) => void): void;
+  onKey(handler: (key: string) => void): void;
   /** Lists, then watches; resolves once the first list succeeded. Keeps itself running until stop(). */
   start(): Promise<void>;
   stop(): void;

@@ -47,21 +47,9 @@ export function keyOf(job: { metadata?: { namespace?: string; name?: string } })
   return `${job.metadata?.namespace ?? ''}/${job.metadata?.name ?? ''}`;
 }
 
-/** A submitted resource that changed since the controller last handled it: a deletion (a Batch job to
- * cancel, a finalizer someone waits on) or a new generation (hold, terminate, deletion policy, TTL). */
-export function isUrgent(job: {
-  metadata?: { generation?: number; deletionTimestamp?: unknown };
-  status?: { observedGeneration?: number; batchJob?: unknown };
-}): boolean {
-  if (!job.status?.batchJob) return false;
-  if (job.metadata?.deletionTimestamp) return true;
-  const observed = job.status.observedGeneration;
-  return observed !== undefined && observed !== job.metadata?.generation;
-}
-
 export class JobInformer implements JobWatch {
   private readonly informer: Informer<Drmaa2JobObject> & ObjectCache<Drmaa2JobObject>;
-  private readonly handlers: ((key: string, urgent: boolean) => void)[] = [];
+  private readonly handlers: ((key: string) => void)[] = [];
   private synced = false;
   private stopped = true;
   private restarts = 0;
@@ -96,7 +84,7 @@ export class JobInformer implements JobWatch {
     const emit = (obj: Drmaa2JobObject) => {
       slim(obj);
       this.seen = Date.now();
-      this.enqueue(keyOf(obj), isUrgent(obj as Drmaa2Job));
+      this.enqueue(keyOf(obj));
     };
     this.informer.on('add', emit);
     this.informer.on('update', emit);
@@ -107,12 +95,12 @@ export class JobInformer implements JobWatch {
     this.informer.on('error', (err: unknown) => this.onError(err));
   }
 
-  onKey(handler: (key: string, urgent: boolean) => void): void {
+  onKey(handler: (key: string) => void): void {
     this.handlers.push(handler);
   }
 
-  private enqueue(key: string, urgent = false): void {
-    for (const handler of this.handlers) handler(key, urgent);
+  private enqueue(key: string): void {
+    for (const handler of this.handlers) handler(key);
   }
 
   async start(): Promise<void> {

@@ -16,11 +16,11 @@ import {
 import type { JobWatch } from '../../../src/ports/jobWatch.js';
 
 class FakeWatch implements JobWatch {
-  private handlers: ((key: string, urgent: boolean) => void)[] = [];
+  private handlers: ((key: string) => void)[] = [];
   synced = false;
   stopped = false;
   constructor(readonly jobs = new Map<string, Drmaa2Job>()) {}
-  onKey(handler: (key: string, urgent: boolean) => void): void {
+  onKey(handler: (key: string) => void): void {
     this.handlers.push(handler);
   }
   async start(): Promise<void> {
@@ -41,8 +41,8 @@ class FakeWatch implements JobWatch {
   lastSeen(): number {
     return 0;
   }
-  emit(key: string, urgent = false): void {
-    for (const handler of this.handlers) handler(key, urgent);
+  emit(key: string): void {
+    for (const handler of this.handlers) handler(key);
   }
 }
 
@@ -232,6 +232,37 @@ describe('Runner without leader election', () => {
     assert.equal(overlapSameKey, false);
   });
 
+  it('a deleted submitted resource and an ended Batch job go before new resources', async () => {
+    const submitted = { state: 'Running' as const, batchJob: { name: 'projects/p/locations/l/jobs/x' } };
+    const deleting = job('a/deleting', { ...submitted, observedGeneration: 1 });
+    deleting.metadata.generation = 1;
+    deleting.metadata.deletionTimestamp = '2026-01-01T00:00:00Z';
+    const watch = new FakeWatch(new Map([['a/blocker', job('a/blocker')]]));
+    const seen: string[] = [];
+    let release: (() => void) | undefined;
+    const r = runner({
+      watch,
+      concurrency: 1,
+      reconcile: async (key) => {
+        seen.push(key);
+        if (key === 'a/blocker') await new Promise<void>((resolve) => (release = resolve));
+        return {};
+      },
+    });
+    await r.start();
+    await until(() => release !== undefined, 'the only worker busy');
+    for (const key of ['a/new-1', 'a/new-2']) {
+      watch.jobs.set(key, job(key));
+      watch.emit(key);
+    }
+    watch.jobs.set('a/deleting', deleting);
+    watch.emit('a/deleting');
+    r.enqueue('a/ended', true);
+    release!();
+    await until(() => seen.length === 5, 'every key');
+    assert.deepEqual(seen, ['a/blocker', 'a/deleting', 'a/ended', 'a/new-1', 'a/new-2']);
+  });
+
   it('reports jobs by state from the watch cache', async () => {
     const watch = new FakeWatch(
       new Map([
@@ -285,7 +316,7 @@ describe('Runner with leader election', () => {
     elector.lose();
     assert.equal(r.isWorking(), false);
     watch.emit('a/1');
-    r.enqueue('a/1');
+    r.enqueue('a/1', false);
     await new Promise((resolve) => setTimeout(resolve, 5));
     assert.equal(seen.length, 1);
     assert.equal(poller.running, false);
