@@ -32,9 +32,9 @@ export class WorkQueue {
   private readonly urgent = new Set<string>();
   private urgentInARow = 0;
   private readonly queued = new Set<string>();
-  private readonly dirtyUrgent = new Set<string>();
   private readonly processing = new Set<string>();
-  private readonly dirty = new Set<string>();
+  /** Keys added while in flight, queued again when done; true when one of those adds was urgent. */
+  private readonly dirty = new Map<string, boolean>();
   private readonly failuresByKey = new Map<string, number>();
   private readonly timers = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
   private readonly addedAt = new Map<string, number>();
@@ -58,8 +58,7 @@ export class WorkQueue {
   add(key: string, opts: AddOptions = {}): void {
     if (this.shuttingDown) return;
     if (this.processing.has(key)) {
-      this.dirty.add(key);
-      if (opts.urgent) this.dirtyUrgent.add(key);
+      this.dirty.set(key, this.dirty.get(key) === true || opts.urgent === true);
       return;
     }
     if (this.queued.has(key)) {
@@ -163,8 +162,11 @@ export class WorkQueue {
   done(key: string): void {
     this.processing.delete(key);
     this.addedAt.delete(key);
-    const urgent = this.dirtyUrgent.delete(key);
-    if (this.dirty.delete(key)) this.add(key, { urgent });
+    const urgent = this.dirty.get(key);
+    if (urgent !== undefined) {
+      this.dirty.delete(key);
+      this.add(key, { urgent });
+    }
     if (this.processing.size === 0) for (const resolve of this.idle.splice(0)) resolve();
   }
 
@@ -184,7 +186,6 @@ export class WorkQueue {
     this.queue.length = 0;
     this.urgentQueue.length = 0;
     this.urgent.clear();
-    this.dirtyUrgent.clear();
     this.queued.clear();
     for (const getter of this.getters.splice(0)) getter(undefined);
   }
