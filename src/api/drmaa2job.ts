@@ -13,6 +13,11 @@ export const SHORT_NAME = 'd2job';
 /** The finalizer the controller puts on every resource before it submits a Batch job. */
 export const FINALIZER = 'drmaa2.io/batch-job';
 
+/** The work-queue key of a resource: `namespace/name`. */
+export function keyOf(job: { metadata?: { namespace?: string; name?: string } }): string {
+  return `${job.metadata?.namespace ?? ''}/${job.metadata?.name ?? ''}`;
+}
+
 /** Labels every Batch job created by the controller carries (Batch label rules apply to their values). */
 export const LABEL_SESSION = 'drmaa2session';
 export const LABEL_ACCOUNTING = 'accounting';

@@ -13,6 +13,14 @@ const FAILED_EVENT: Record<string, string> = {
   BatchRejected: 'BatchRejected',
 };
 
+/** Batch cannot hold a job it has accepted: said once per generation that sets spec.hold afterwards. */
+export const HOLD_IGNORED: JobEvent = {
+  type: 'Warning',
+  reason: 'HoldIgnored',
+  action: 'Hold',
+  note: 'spec.hold has no effect once the job is submitted: Batch cannot hold a submitted job; set spec.terminate to stop it',
+};
+
 function stateEvent(after: Drmaa2JobStatus): JobEvent | undefined {
   const batchJob = after.batchJob?.name ?? '';
   switch (after.state) {

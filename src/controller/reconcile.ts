@@ -3,12 +3,12 @@
 // look again. It never relies on having seen an event, so a pass that crashes anywhere is simply repeated.
 import type { Logger } from 'pino';
 import type { Job, Task } from '../api/batch.js';
-import { FINALIZER, LABEL_UID, type Drmaa2Job, type Drmaa2JobStatus } from '../api/drmaa2job.js';
+import { FINALIZER, LABEL_UID, keyOf, type Drmaa2Job, type Drmaa2JobStatus } from '../api/drmaa2job.js';
 import type { BatchJobs } from '../ports/batchJobs.js';
 import type { Buckets } from '../ports/buckets.js';
 import type { Clock } from '../ports/clock.js';
 import { isBatchError, isKubeError } from '../ports/errors.js';
-import type { EventSink, JobEvent } from '../ports/eventSink.js';
+import type { EventSink } from '../ports/eventSink.js';
 import type { KubeStore } from '../ports/kubeStore.js';
 import { jobStateOf, taskCountsOf, translateSpec, type Submission } from '../translate/index.js';
 import {
@@ -21,7 +21,7 @@ import {
   type Phase,
   type SyncProblem,
 } from '../translate/status.js';
-import { transitionEvents } from './events.js';
+import { HOLD_IGNORED, transitionEvents } from './events.js';
 import { isActive, retained, type JobCache } from './poller.js';
 import { syncProblemOf, StageOutError, TerminalError } from './problems.js';
 import type { Reconcile, ReconcileResult } from './runner.js';
@@ -74,19 +74,8 @@ const ACTIVE_BATCH_STATES: ReadonlySet<string> = new Set([
   'RUNNING',
 ]);
 
-const HOLD_IGNORED: JobEvent = {
-  type: 'Warning',
-  reason: 'HoldIgnored',
-  action: 'Hold',
-  note: 'spec.hold has no effect once the job is submitted: Batch cannot hold a submitted job; set spec.terminate to stop it',
-};
-
 function jobNameOf(request: { parent: string; jobId: string }): string {
   return `${request.parent}/jobs/${request.jobId}`;
-}
-
-function keyOf(resource: Drmaa2Job): string {
-  return `${resource.metadata.namespace}/${resource.metadata.name}`;
 }
 
 function parseKey(key: string): [string, string] {

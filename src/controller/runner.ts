@@ -3,6 +3,7 @@
 // election only the leader takes keys and polls Batch; a leader that loses the lease stops taking keys at
 // once. Shutdown stops taking keys, lets in-flight reconciles finish, then releases the lease.
 import type { Logger } from 'pino';
+import type { Drmaa2Job } from '../api/drmaa2job.js';
 import type { JobWatch } from '../ports/jobWatch.js';
 import type { LeaderCallbacks } from './leaderElector.js';
 import { TerminalError } from './problems.js';
@@ -88,9 +89,14 @@ export class Runner {
   }
 
   private isUrgent(key: string): boolean {
-    const [namespace = '', name = ''] = key.split('/');
-    const job = this.opts.watch.get(namespace, name);
+    const job = this.cached(key);
     return job !== undefined && isUrgent(job);
+  }
+
+  /** The watch cache's copy of the resource a key names. */
+  private cached(key: string): Drmaa2Job | undefined {
+    const [namespace = '', name = ''] = key.split('/');
+    return this.opts.watch.get(namespace, name);
   }
 
   /** True while this instance takes keys (it leads, or runs without election). */
@@ -174,8 +180,7 @@ export class Runner {
   private reportStates(): void {
     const counts: Record<string, number> = {};
     for (const key of this.opts.watch.keys()) {
-      const [namespace = '', name = ''] = key.split('/');
-      const state = this.opts.watch.get(namespace, name)?.status?.state ?? 'Unset';
+      const state = this.cached(key)?.status?.state ?? 'Unset';
       counts[state] = (counts[state] ?? 0) + 1;
     }
     this.opts.metrics?.setJobsByState(counts);

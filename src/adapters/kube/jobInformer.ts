@@ -10,7 +10,7 @@ import {
   type ObjectCache,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { GROUP, PLURAL, VERSION, type Drmaa2Job } from '../../api/drmaa2job.js';
+import { GROUP, PLURAL, VERSION, keyOf, type Drmaa2Job } from '../../api/drmaa2job.js';
 import type { JobWatch } from '../../ports/jobWatch.js';
 
 export interface JobInformerOptions {
@@ -41,10 +41,6 @@ export function slim(obj: Drmaa2JobObject): void {
   if (metadata.annotations?.[LAST_APPLIED] !== undefined) {
     delete metadata.annotations[LAST_APPLIED];
   }
-}
-
-export function keyOf(job: { metadata?: { namespace?: string; name?: string } }): string {
-  return `${job.metadata?.namespace ?? ''}/${job.metadata?.name ?? ''}`;
 }
 
 export class JobInformer implements JobWatch {
