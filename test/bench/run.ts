@@ -88,11 +88,11 @@ function perJob(counts: Record<string, number>, jobs: number): Record<string, nu
   );
 }
 
-/** Sums a prom-client counter over the label `by`. */
-function counterBy(text: string, metric: string, by: string): Record<string, number> {
+/** Sums a prom-client counter over the label `by`; `where`: only the series whose labels contain it. */
+function counterBy(text: string, metric: string, by: string, where = ''): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    if (!line.startsWith(`${metric}{`)) continue;
+    if (!line.startsWith(`${metric}{`) || !line.includes(where)) continue;
     const key = new RegExp(`${by}="([^"]*)"`).exec(line)?.[1] ?? '';
     out[key] = (out[key] ?? 0) + Number(line.split(' ').at(-1));
   }
@@ -263,11 +263,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         controllerCalls[verb] = (controllerCalls[verb] ?? 0) + n;
       }
       // Writes refused for a stale resourceVersion: work the API server did for nothing.
-      const conflicts = text
-        .split('\n')
-        .filter((line) => line.includes('code="409"'))
-        .join('\n');
-      for (const [verb, n] of Object.entries(counterBy(conflicts, 'drmaa2_kube_api_calls_total', 'verb'))) {
+      const conflicts = counterBy(text, 'drmaa2_kube_api_calls_total', 'verb', 'code="409"');
+      for (const [verb, n] of Object.entries(conflicts)) {
         controllerCalls[`${verb} (409 Conflict)`] = (controllerCalls[`${verb} (409 Conflict)`] ?? 0) + n;
       }
     }

@@ -26,7 +26,7 @@ export async function installFinalizerPolicy(kubectl: Kubectl): Promise<void> {
 }
 
 /** Whether a Drmaa2Job created now would carry the finalizer from its first write. */
-export async function finalizerAdded(kubectl: Kubectl): Promise<boolean> {
+async function finalizerAdded(kubectl: Kubectl): Promise<boolean> {
   const created = mustSucceed(
     await kubectl(['create', '--dry-run=server', '-o', 'json', '-f', '-'], { input: PROBE }),
     'dry-run create',
