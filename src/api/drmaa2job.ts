@@ -25,6 +25,8 @@ export const LABEL_ORIGIN = 'origin';
 export const LABEL_NAMESPACE = 'drmaa2-namespace';
 export const LABEL_NAME = 'drmaa2-name';
 export const LABEL_UID = 'drmaa2-uid';
+/** An explicit jobTemplate.jobName (the Batch job ID adds a hash of the namespace to it). */
+export const LABEL_JOB_NAME = 'drmaa2-job-name';
 
 /** A DRMAA2 array job: indexes begin, begin+step, ... <= end; each task sees its index as TASK_ID. */
 export interface ArraySpec {

@@ -11,7 +11,23 @@ const FAILED_EVENT: Record<string, string> = {
   InvalidSpec: 'InvalidSpec',
   JobNameConflict: 'JobNameConflict',
   BatchRejected: 'BatchRejected',
+  BatchJobNotOwned: 'BatchJobNotOwned',
 };
+
+/** Said when the controller refused to act on a Batch job that a resource's status or memory named but
+ * whose labels name another resource. */
+export function batchJobNotOwnedEvent(names: string[], what: string): JobEvent {
+  const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '');
+  return {
+    type: 'Warning',
+    reason: 'BatchJobNotOwned',
+    action: 'Guard',
+    note: `Batch job ${shown} is not this resource's (labels drmaa2-uid, drmaa2-namespace): ${what}`.slice(
+      0,
+      1000,
+    ),
+  };
+}
 
 /** Batch cannot hold a job it has accepted: said once per generation that sets spec.hold afterwards. */
 export const HOLD_IGNORED: JobEvent = {
@@ -62,7 +78,8 @@ export function transitionEvents(before: Drmaa2JobStatus | undefined, after: Drm
     const submitted = conditionOf(after.conditions, 'Submitted');
     events.push({ type: 'Normal', reason: 'Submitted', action: 'Submit', note: submitted?.message ?? '' });
   }
-  if (before?.state !== after.state) {
+  const guarded = after.subState === 'BATCH_JOB_NOT_OWNED' && before?.subState !== 'BATCH_JOB_NOT_OWNED';
+  if (before?.state !== after.state || guarded) {
     const event = stateEvent(after);
     if (event) events.push(event);
   }

@@ -8,6 +8,7 @@ import type { BatchJobState, Job } from '../api/batch.js';
 import { LABEL_NAME, LABEL_NAMESPACE, LABEL_SESSION } from '../api/drmaa2job.js';
 import type { BatchJobs } from '../ports/batchJobs.js';
 import type { Clock } from '../ports/clock.js';
+import { MAX_JOBINFO_TEMPLATE } from '../translate/limits.js';
 
 /** The poller's memory of the session's active Batch jobs, so a reconcile needs no GetJob per interval. */
 export interface JobCache {
@@ -71,7 +72,9 @@ export function retained(job: Job): Job {
   return {
     ...job,
     taskGroups: job.taskGroups.map((group) => {
-      const template = group.taskSpec?.environment?.variables?.DRMAA2_JOB_TEMPLATE;
+      const copy = group.taskSpec?.environment?.variables?.DRMAA2_JOB_TEMPLATE;
+      // JobInfo carries the template only up to this size, so a larger copy is of no use to keep.
+      const template = copy && copy.length <= MAX_JOBINFO_TEMPLATE ? copy : undefined;
       const { taskSpec, taskEnvironments: _perTask, ...rest } = group;
       return {
         ...rest,

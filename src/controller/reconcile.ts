@@ -2,15 +2,23 @@
 // reads the resource and the Batch job, moves one step, writes at most one status patch, and says when to
 // look again. It never relies on having seen an event, so a pass that crashes anywhere is simply repeated.
 import type { Logger } from 'pino';
-import type { Job, Task } from '../api/batch.js';
-import { FINALIZER, LABEL_UID, keyOf, type Drmaa2Job, type Drmaa2JobStatus } from '../api/drmaa2job.js';
+import type { Task } from '../api/batch.js';
+import { FINALIZER, keyOf, type Drmaa2Job, type Drmaa2JobStatus } from '../api/drmaa2job.js';
 import type { BatchJobs } from '../ports/batchJobs.js';
 import type { Buckets } from '../ports/buckets.js';
 import type { Clock } from '../ports/clock.js';
 import { isBatchError, isKubeError } from '../ports/errors.js';
 import type { EventSink } from '../ports/eventSink.js';
 import type { KubeStore } from '../ports/kubeStore.js';
-import { jobStateOf, taskCountsOf, translateSpec, type Submission } from '../translate/index.js';
+import {
+  arrayLength,
+  batchJobNames,
+  isPerElement,
+  jobStateOf,
+  taskCountsOf,
+  translateSpec,
+  type Submission,
+} from '../translate/index.js';
 import {
   isTerminal,
   nextStatus,
@@ -21,7 +29,8 @@ import {
   type Phase,
   type SyncProblem,
 } from '../translate/status.js';
-import { HOLD_IGNORED, transitionEvents } from './events.js';
+import { HOLD_IGNORED, batchJobNotOwnedEvent, transitionEvents } from './events.js';
+import { ownedJobsFor, type OwnedJob, type OwnedJobs } from './ownedJobs.js';
 import { isActive, retained, type JobCache } from './poller.js';
 import { syncProblemOf, StageOutError, TerminalError } from './problems.js';
 import type { Reconcile, ReconcileResult } from './runner.js';
@@ -85,21 +94,25 @@ function parseKey(key: string): [string, string] {
   return [parts[0], parts[1]];
 }
 
-/** The array layout of a submitted job, from its spec and status alone (no translation needed). */
+/** The array layout of a submitted job, from its spec alone (no translation needed). */
 function layoutOf(resource: Drmaa2Job): ArrayLayout | undefined {
   const array = resource.spec.array;
   if (!array) return undefined;
   const step = array.step ?? 1;
   const indexes: number[] = [];
   for (let i = array.begin; i <= array.end && step > 0; i += step) indexes.push(i);
-  const perElement = (resource.status?.array?.jobs?.length ?? 0) > 0;
-  return { begin: array.begin, step, indexes, mode: perElement ? 'perElement' : 'native' };
+  return { begin: array.begin, step, indexes, mode: isPerElement(resource.spec) ? 'perElement' : 'native' };
 }
 
-/** The Batch jobs a submitted resource's status names. */
-function recordedJobs(status: Drmaa2JobStatus | undefined): string[] {
-  const elements = status?.array?.jobs?.map((j) => j.name) ?? [];
-  if (elements.length > 0) return elements;
+/** The Batch jobs a submitted resource's status names, never more than its spec can have: a status is
+ * a claim (the owner guard decides on each name), and its length must not decide how many reads a pass
+ * makes. */
+function recordedJobs(resource: Drmaa2Job): string[] {
+  const status = resource.status;
+  const array = resource.spec.array;
+  const most = array && isPerElement(resource.spec) ? arrayLength(array) : 1;
+  const elements = status?.array?.jobs?.map((j) => j.name).filter(Boolean) ?? [];
+  if (elements.length > 0) return elements.slice(0, most);
   return status?.batchJob?.name ? [status.batchJob.name] : [];
 }
 
@@ -135,29 +148,21 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   }
 
   /** Every Batch job the resource has or may have: those its status names, and those its spec derives
-   * (a crash between create and status write leaves a job the status does not name yet). */
+   * (a crash between create and status write leaves a job the status does not name yet). Derived from
+   * the spec's IDs alone: deleting never builds a request. */
   function allJobNames(resource: Drmaa2Job): string[] {
-    const names = new Set(jobNamesOf(resource));
-    const result = translate(resource);
-    if (result.ok) for (const request of result.submission.requests) names.add(jobNameOf(request));
-    return [...names];
+    const { namespace, name, uid } = resource.metadata;
+    const derived = batchJobNames(resource.spec, {
+      project: config.project,
+      location: config.location,
+      owner: { namespace, name, uid },
+    });
+    return [...new Set([...jobNamesOf(resource), ...derived])];
   }
 
-  async function getJob(name: string): Promise<Job | undefined> {
-    try {
-      const job = await batch.getJob(name);
-      deps.jobCache?.remember(job);
-      return job;
-    } catch (err) {
-      if (isBatchError(err, 'NotFound')) return undefined;
-      throw err;
-    }
-  }
-
-  /** The newest cheap view: the poller's memory when it knows the job, else GetJob. */
-  async function readJob(name: string, fresh: boolean): Promise<Job | undefined> {
-    const cached = fresh ? undefined : deps.jobCache?.get(name);
-    return cached ?? getJob(name);
+  /** The guarded Batch calls for this resource (see ownedJobs.ts): the only way a pass reaches a job. */
+  function jobsOf(resource: Drmaa2Job): OwnedJobs {
+    return ownedJobsFor(resource, batch, deps.jobCache);
   }
 
   /** The newest copy of each resource in a pass (one pass per key at a time), so that a failing pass
@@ -172,7 +177,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   /** Ended element jobs of per-element arrays whose other elements still run, by resource key. An ended
    * Batch job no longer changes and has left the poller's list, so without this every pass would read
    * each finished element again. Forgotten when the resource ends, is deleted or is gone. */
-  const endedElements = new Map<string, Map<string, Job>>();
+  const endedElements = new Map<string, Map<string, OwnedJob>>();
 
   function forgetElements(resource: Drmaa2Job): void {
     endedElements.delete(keyOf(resource));
@@ -180,7 +185,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
 
   /** The Batch jobs of a resource: those its status names, else those this process just submitted. */
   function jobNamesOf(resource: Drmaa2Job): string[] {
-    const recorded = recordedJobs(resource.status);
+    const recorded = recordedJobs(resource);
     if (recorded.length > 0) {
       expected.delete(resource.metadata.uid);
       return recorded;
@@ -267,36 +272,54 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     forgetElements(resource);
     const finalizers = resource.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return {};
+    let foreign: string[] = [];
     if (resource.spec.deletionPolicy !== 'Orphan') {
-      const pending = await deleteBatchJobs(allJobNames(resource), log);
-      if (pending) return { requeueAfterMs: Math.min(DELETE_POLL_MS, config.pollIntervalMs) };
+      const outcome = await deleteBatchJobs(resource, log);
+      if (outcome.pending) return { requeueAfterMs: Math.min(DELETE_POLL_MS, config.pollIntervalMs) };
+      foreign = outcome.foreign;
     }
     await setFinalizers(
       resource,
       finalizers.filter((f) => f !== FINALIZER),
     );
     expected.delete(resource.metadata.uid);
+    // A name the status or this process claimed that turned out to be someone else's is said once, as the
+    // resource goes (IDs the spec merely derives, such as an ID before it carried the namespace, are
+    // expected to be taken and are not worth a Warning).
+    if (foreign.length > 0) events.emit(resource, batchJobNotOwnedEvent(foreign, 'left alone on deletion'));
     log.info({ deletionPolicy: resource.spec.deletionPolicy ?? 'Delete' }, 'Finalizer removed');
     return {};
   }
 
-  /** Moves each Batch job one step towards gone: cancel if active, else delete. True while any exists. */
-  async function deleteBatchJobs(names: string[], log: Logger): Promise<boolean> {
+  /** Moves each of the resource's own Batch jobs one step towards gone: cancel if active, else delete.
+   * `pending` while any exists; `foreign`: claimed names whose jobs belong to someone else, untouched. */
+  async function deleteBatchJobs(
+    resource: Drmaa2Job,
+    log: Logger,
+  ): Promise<{ pending: boolean; foreign: string[] }> {
+    const jobs = jobsOf(resource);
+    const claimed = new Set(jobNamesOf(resource));
+    const foreign: string[] = [];
     let pending = false;
-    for (const name of names) {
-      const job = await getJob(name);
-      if (!job) continue;
+    for (const name of allJobNames(resource)) {
+      const found = await jobs.read(name, true);
+      if (found.kind === 'missing') continue;
+      if (found.kind === 'foreign') {
+        if (claimed.has(name)) foreign.push(name);
+        log.debug({ batchJob: name }, 'Batch job of another owner left alone');
+        continue;
+      }
       pending = true;
-      const state = job.status?.state ?? 'STATE_UNSPECIFIED';
+      const state = found.job.status?.state ?? 'STATE_UNSPECIFIED';
       if (ACTIVE_BATCH_STATES.has(state)) {
-        await ignoring('FailedPrecondition', () => batch.cancelJob(name));
+        await jobs.cancel(found.job);
         log.info({ batchJob: name }, 'Batch job cancelled before deletion');
       } else if (state !== 'CANCELLATION_IN_PROGRESS' && state !== 'DELETION_IN_PROGRESS') {
-        await ignoring('FailedPrecondition', () => batch.deleteJob(name, 'Drmaa2Job deleted'));
+        await jobs.delete(found.job, 'Drmaa2Job deleted');
         log.info({ batchJob: name }, 'Batch job deletion requested');
       }
     }
-    return pending;
+    return { pending, foreign };
   }
 
   // 6) Stage-out buckets exist before the job that writes into them.
@@ -312,14 +335,14 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
 
   // 7) Create the Batch job(s) with deterministic IDs, adopting what an earlier pass created.
   async function submit(resource: Drmaa2Job, submission: Submission, log: Logger): Promise<Phase> {
-    const jobs: Job[] = [];
+    const owned = jobsOf(resource);
+    const jobs: OwnedJob[] = [];
     let created = false;
     for (const request of submission.requests) {
       const name = jobNameOf(request);
+      let found;
       try {
-        const job = await batch.createJob(request);
-        deps.jobCache?.remember(job);
-        jobs.push(job);
+        found = owned.created(await batch.createJob(request));
         created = true;
         log.info({ batchJob: name }, 'Batch job created');
       } catch (err) {
@@ -328,25 +351,25 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
           return { kind: 'rejected', message: `Batch rejected job ${request.jobId}: ${err.message}` };
         }
         if (!isBatchError(err, 'AlreadyExists')) throw err;
-        const existing = await getJob(name);
-        if (!existing) throw err;
-        if (existing.labels?.[LABEL_UID] !== resource.metadata.uid) {
-          log.warn({ batchJob: name }, 'Batch job ID taken by another resource');
-          return {
-            kind: 'conflict',
-            message: `Batch job ${name} already exists and does not belong to this resource (label ${LABEL_UID})`,
-          };
-        }
-        log.info({ batchJob: name }, 'Batch job adopted');
-        jobs.push(existing);
+        found = await owned.read(name, true);
+        if (found.kind === 'missing') throw err;
+        if (found.kind === 'owned') log.info({ batchJob: name }, 'Batch job adopted');
       }
+      if (found.kind !== 'owned') {
+        log.warn({ batchJob: name }, 'Batch job ID taken by another resource');
+        return {
+          kind: 'conflict',
+          message: `Batch job ${name} already exists and does not belong to this resource (its labels do not name this resource's UID and namespace)`,
+        };
+      }
+      jobs.push(found.job);
     }
     if (created) observeSubmitLatency(resource);
     expected.set(
       resource.metadata.uid,
       jobs.map((job) => job.name ?? ''),
     );
-    const tasks = await tasksOf(resource, jobs, submission.array);
+    const tasks = await tasksOf(owned, resource, jobs, submission.array);
     return { kind: 'submitted', jobs, tasks, ...(submission.array ? { array: submission.array } : {}) };
   }
 
@@ -361,8 +384,9 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
    * Per-element arrays take their per-index results from the jobs' states, so only the job that speaks for
    * the whole array (jobInfo) has its tasks listed, once all elements ended. */
   async function tasksOf(
+    owned: OwnedJobs,
     resource: Drmaa2Job,
-    jobs: Job[],
+    jobs: OwnedJob[],
     array?: ArrayLayout,
   ): Promise<(Task[] | undefined)[]> {
     const ended = jobs.map((job) => isTerminal(jobStateOf(job).state));
@@ -377,8 +401,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       if (ended.every(Boolean)) wanted[speaker] = true;
     }
     const tasks: (Task[] | undefined)[] = [];
-    for (const [i, job] of jobs.entries())
-      tasks.push(wanted[i] ? await batch.listTasks(job.name ?? '') : undefined);
+    for (const [i, job] of jobs.entries()) tasks.push(wanted[i] ? await owned.listTasks(job) : undefined);
     return tasks;
   }
 
@@ -386,11 +409,13 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   async function terminate(resource: Drmaa2Job, names: string[], log: Logger): Promise<boolean> {
     const subState = resource.status?.subState;
     if (subState === 'CANCELLATION_IN_PROGRESS' || isTerminal(resource.status?.state)) return false;
+    const owned = jobsOf(resource);
     let cancelled = false;
     for (const name of names) {
-      const job = await readJob(name, false);
-      if (!job || !ACTIVE_BATCH_STATES.has(job.status?.state ?? 'STATE_UNSPECIFIED')) continue;
-      await ignoring('FailedPrecondition', () => batch.cancelJob(name));
+      const found = await owned.read(name);
+      if (found.kind !== 'owned') continue;
+      if (!ACTIVE_BATCH_STATES.has(found.job.status?.state ?? 'STATE_UNSPECIFIED')) continue;
+      await owned.cancel(found.job);
       cancelled = true;
       log.info({ batchJob: name }, 'Batch job cancelled (terminate)');
     }
@@ -401,17 +426,23 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   async function observe(resource: Drmaa2Job, names: string[], fresh: boolean): Promise<Phase> {
     const array = layoutOf(resource);
     const key = keyOf(resource);
+    const owned = jobsOf(resource);
     const ended =
-      array?.mode === 'perElement' ? (endedElements.get(key) ?? new Map<string, Job>()) : undefined;
-    const jobs: Job[] = [];
+      array?.mode === 'perElement' ? (endedElements.get(key) ?? new Map<string, OwnedJob>()) : undefined;
+    const jobs: OwnedJob[] = [];
     for (const name of names) {
-      const job = ended?.get(name) ?? (await readJob(name, fresh));
-      if (!job) return { kind: 'lost' };
-      if (ended && !isActive(job)) ended.set(name, retained(job));
+      let job = ended?.get(name);
+      if (!job) {
+        const found = await owned.read(name, fresh);
+        if (found.kind === 'missing') return { kind: 'lost' };
+        if (found.kind === 'foreign') return { kind: 'notOwned', names: [name] };
+        job = found.job;
+      }
+      if (ended && !isActive(job)) ended.set(name, retained(job) as OwnedJob);
       jobs.push(job);
     }
     if (ended && ended.size > 0) endedElements.set(key, ended);
-    const tasks = await tasksOf(resource, jobs, array);
+    const tasks = await tasksOf(owned, resource, jobs, array);
     return { kind: 'submitted', jobs, tasks, ...(array ? { array } : {}) };
   }
 
@@ -422,8 +453,17 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     if (ttl === undefined || !status?.finishedAt || !status.batchJob || status.batchJob.deleted) return {};
     const due = Date.parse(status.finishedAt) + ttl * 1000 - clock.now().getTime();
     if (due > 0) return { requeueAfterMs: due };
-    for (const name of recordedJobs(status)) {
-      await ignoring('NotFound', () => batch.deleteJob(name, 'ttlSecondsAfterFinished'));
+    const owned = jobsOf(resource);
+    const foreign: string[] = [];
+    for (const name of recordedJobs(resource)) {
+      const found = await owned.read(name, true);
+      if (found.kind === 'owned') await owned.delete(found.job, 'ttlSecondsAfterFinished');
+      if (found.kind === 'foreign') foreign.push(name);
+    }
+    if (foreign.length > 0) {
+      // The record names a job that is not this resource's: it is dropped from the status, not deleted.
+      await apply(resource, { kind: 'notOwned', names: foreign }, log);
+      return {};
     }
     const updated = await writeStatus(resource, {
       ...status,
@@ -564,12 +604,4 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       latest.delete(key);
     }
   };
-}
-
-async function ignoring(kind: 'NotFound' | 'FailedPrecondition', call: () => Promise<void>): Promise<void> {
-  try {
-    await call();
-  } catch (err) {
-    if (!isBatchError(err, kind)) throw err;
-  }
 }

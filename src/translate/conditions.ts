@@ -24,6 +24,8 @@ export const REASONS = {
     JobNameConflict: 'A Batch job with this job ID exists and belongs to another resource.',
     BatchRejected: 'Batch rejected the job (INVALID_ARGUMENT or FAILED_PRECONDITION); the message says why.',
     Terminated: 'spec.terminate was set before the job was submitted; nothing was submitted.',
+    BatchJobNotOwned:
+      'The Batch job the status named belongs to another resource; it was not read, cancelled or deleted.',
   },
   Running: {
     TasksRunning: 'The Batch job is running.',
@@ -41,6 +43,8 @@ export const REASONS = {
     JobNameConflict: 'A Batch job with this job ID exists and belongs to another resource.',
     BatchRejected: 'Batch rejected the job; changing the spec retries.',
     BatchJobLost: 'The Batch job disappeared before it finished.',
+    BatchJobNotOwned:
+      'The Batch job the status named belongs to another resource; it was not read, cancelled or deleted.',
     NoFailure: 'The job has not failed.',
   },
   Finished: {

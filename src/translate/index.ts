@@ -3,8 +3,9 @@
 import type { CreateJobRequest } from '../api/batch.js';
 import type { JobTemplate } from '../api/drmaa2.js';
 import type { Drmaa2JobSpec } from '../api/drmaa2job.js';
-import { batchJobId as idOf, type Owner } from './jobId.js';
-import { buildRequest, type RequestContext } from './request.js';
+import { batchJobId as idOf, legacyBatchJobId, type Owner } from './jobId.js';
+import { arrayLength, checkLimits, checkRequestSize, isPerElement, templateText } from './limits.js';
+import { buildRequest, elementRequest, type BuiltRequest, type RequestContext } from './request.js';
 import { checkShape } from './shape.js';
 import type { SpecError, Warning } from './specError.js';
 
@@ -15,6 +16,8 @@ export { requestIdFor } from './jobId.js';
 export { formatDuration, parseGoDuration } from './duration.js';
 export { jobStateOf, taskCountsOf, formatIndexRanges, arrayResults } from './state.js';
 export { jobInfoOf, templateOf } from './jobInfo.js';
+export { isOwnedBy } from './labels.js';
+export { arrayLength, isPerElement } from './limits.js';
 
 export interface SubmitContext extends RequestContext {
   owner?: Owner;
@@ -47,16 +50,18 @@ export function translateSpec(spec: Drmaa2JobSpec, ctx: SubmitContext): Translat
   try {
     const shapeErrors = checkShape(spec, base);
     if (shapeErrors.length > 0) return { ok: false, errors: shapeErrors };
+    const limitErrors = checkLimits(spec, base);
+    if (limitErrors.length > 0) return { ok: false, errors: limitErrors };
     const errors: SpecError[] = [];
     const warnings: Warning[] = [];
     const template = spec.jobTemplate;
     const path = `${base}.jobTemplate`;
-    const built = [];
+    let built: BuiltRequest[] = [];
     let array: Submission['array'];
     if (spec.array) {
       const indexes = indexesOf(spec.array);
       const step = spec.array.step ?? 1;
-      const native = (template.maxSlots || 1) <= 1;
+      const native = !isPerElement(spec);
       array = {
         begin: spec.array.begin,
         end: spec.array.end,
@@ -64,34 +69,72 @@ export function translateSpec(spec: Drmaa2JobSpec, ctx: SubmitContext): Translat
         indexes,
         mode: native ? 'native' : 'perElement',
       };
-      if (native) {
-        built.push(
-          buildRequest(
+      const maxParallel = spec.array.maxParallel;
+      const first = native
+        ? buildRequest(
             template,
             ctx,
             path,
-            { taskIds: indexes, ...(spec.array.maxParallel ? { maxParallel: spec.array.maxParallel } : {}) },
+            { taskIds: indexes, ...(maxParallel ? { maxParallel } : {}) },
             errors,
             warnings,
-          ),
-        );
-      } else {
-        for (const index of indexes) {
-          built.push(buildRequest(template, ctx, path, { elementIndex: index }, errors, warnings));
-          if (errors.length > 0) break;
-        }
+          )
+        : buildRequest(template, ctx, path, { elementIndex: indexes[0]! }, errors, warnings);
+      if (first) {
+        // The elements of a per-element array differ only in ID and TASK_ID: they share the first one's
+        // runnables and template copy instead of building (and holding) the same text once per index.
+        built = native
+          ? [first]
+          : indexes.map((i, n) => (n === 0 ? first : elementRequest(first, template, ctx, i)));
       }
     } else {
-      built.push(buildRequest(template, ctx, path, {}, errors, warnings));
+      const only = buildRequest(template, ctx, path, {}, errors, warnings);
+      if (only) built = [only];
     }
     if (errors.length > 0) return { ok: false, errors };
-    const requests = built.map((b) => b!.request);
-    const buckets = [...new Set(built.flatMap((b) => b!.buckets))];
+    const parts = [
+      ...templateText(template).map((t) => ({ path: `${path}.${t.field}`, size: t.size * 2 })),
+      ...(array?.mode === 'native' ? [{ path: `${base}.array`, size: array.indexes.length * 30 }] : []),
+    ];
+    checkRequestSize(built[0]!.request.job, parts, errors);
+    if (errors.length > 0) return { ok: false, errors };
+    const requests = built.map((b) => b.request);
+    const buckets = [...new Set(built.flatMap((b) => b.buckets))];
     return { ok: true, submission: { requests, buckets, warnings, ...(array ? { array } : {}) } };
   } catch (err) {
     return { ok: false, errors: [{ path: base, message: `cannot translate: ${(err as Error).message}` }] };
   }
 }
+
+/** The full names of every Batch job a resource's spec leads to (one, or one per element), derived
+ * without building requests: what deletion looks for. `legacy` adds the IDs an explicit jobName gave
+ * before IDs carried the namespace. */
+export function batchJobNames(
+  spec: Pick<Drmaa2JobSpec, 'array' | 'jobTemplate'>,
+  ctx: { project: string; location: string; owner: Owner },
+  legacy = true,
+): string[] {
+  const parent = `projects/${ctx.project}/locations/${ctx.location}`;
+  const template = spec.jobTemplate;
+  const elements: (number | undefined)[] = [];
+  if (spec.array && isPerElement(spec)) {
+    const step = spec.array.step ?? 1;
+    const count = Math.min(arrayLength(spec.array), MAX_NAMED_ELEMENTS);
+    for (let n = 0; n < count; n++) elements.push(spec.array.begin + n * step);
+  } else {
+    elements.push(undefined);
+  }
+  const ids = new Set<string>();
+  for (const element of elements) {
+    ids.add(idOf(template, ctx, element));
+    const old = legacy ? legacyBatchJobId(template, element) : undefined;
+    if (old) ids.add(old);
+  }
+  return [...ids].map((id) => `${parent}/jobs/${id}`);
+}
+
+/** Deletion never looks for more element jobs than an admitted spec can have had. */
+const MAX_NAMED_ELEMENTS = 1000;
 
 /** The controller-only checks (those the CRD schema cannot express), without building requests' output. */
 export function validateSpec(spec: unknown, basePath = 'spec'): SpecError[] {

@@ -2,7 +2,9 @@
 // structured status data where it has them.
 import type { Job, StatusEvent, Task } from '../api/batch.js';
 import type { JobInfo, JobState, JobTemplate } from '../api/drmaa2.js';
+import { LABEL_JOB_NAME } from '../api/drmaa2job.js';
 import { formatDuration, protoSeconds } from './duration.js';
+import { MAX_JOBINFO_TEMPLATE } from './limits.js';
 import { jobStateOf } from './state.js';
 
 function lastMatching(events: StatusEvent[], pattern: RegExp): string | undefined {
@@ -56,7 +58,9 @@ export function jobInfoOf(job: Job, tasks?: Task[], lastKnown?: JobState): JobIn
   const extension: Record<string, string> = {};
   if (job.uid) extension.uid = job.uid;
   const encoded = templateBase64(job);
-  if (encoded) extension.jobtemplate_base64 = encoded;
+  if (encoded && encoded.length <= MAX_JOBINFO_TEMPLATE) extension.jobtemplate_base64 = encoded;
+  const jobName = job.labels?.[LABEL_JOB_NAME];
+  if (jobName) extension.job_name = jobName;
   if (policy?.minCpuPlatform) extension.min_cpu_platform = policy.minCpuPlatform;
   const dispatch = dispatchTime(events);
   const finish = finishTime(events);

@@ -2,6 +2,7 @@
 // Values must match Batch's label rule: what the user wrote is rejected, resource names are fitted to it.
 import {
   LABEL_ACCOUNTING,
+  LABEL_JOB_NAME,
   LABEL_NAME,
   LABEL_NAMESPACE,
   LABEL_ORIGIN,
@@ -35,14 +36,34 @@ export function jobLabels(
     [LABEL_ACCOUNTING]: accounting,
   };
   if (ctx.owner) {
-    const fit = (v: string) =>
-      v
-        .toLowerCase()
-        .replace(/[^a-z0-9_-]/g, '-')
-        .slice(0, 63);
-    out[LABEL_NAMESPACE] = fit(ctx.owner.namespace);
-    out[LABEL_NAME] = fit(ctx.owner.name);
-    out[LABEL_UID] = fit(ctx.owner.uid);
+    out[LABEL_NAMESPACE] = fitLabel(ctx.owner.namespace);
+    out[LABEL_NAME] = fitLabel(ctx.owner.name);
+    out[LABEL_UID] = fitLabel(ctx.owner.uid);
+    // The ID carries a hash of the namespace after the name the user chose; the label keeps the name.
+    if (template.jobName) out[LABEL_JOB_NAME] = fitLabel(template.jobName);
   }
   return out;
+}
+
+function fitLabel(value: string): string {
+  return value
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '-')
+    .slice(0, 63);
+}
+
+/** Whether a Batch job belongs to the resource `owner`: its labels name the resource's UID and namespace.
+ * The only proof of ownership there is: a job name read from a spec or a status is a claim, and a job
+ * another resource (or anyone with Batch rights) made under that name must never be read into this
+ * resource's status, cancelled or deleted for it. */
+export function isOwnedBy(
+  job: { labels?: Record<string, string> | null | undefined },
+  owner: { namespace: string; uid: string },
+): boolean {
+  const labels = job.labels ?? {};
+  return (
+    owner.uid !== '' &&
+    labels[LABEL_UID] === fitLabel(owner.uid) &&
+    labels[LABEL_NAMESPACE] === fitLabel(owner.namespace)
+  );
 }

@@ -188,3 +188,41 @@ export function buildRequest(
   };
   return { request, buckets: stage.buckets };
 }
+
+/** Another element of a per-element array, from the request built for its first element: a new ID, request
+ * ID and TASK_ID; everything else (runnables, volumes, the template copy) is shared, not rebuilt. */
+export function elementRequest(
+  first: BuiltRequest,
+  template: JobTemplate,
+  ctx: RequestContext,
+  elementIndex: number,
+): BuiltRequest {
+  const jobId = batchJobId(template, ctx, elementIndex);
+  const job = first.request.job;
+  const group = job.taskGroups![0]!;
+  const taskSpec = group.taskSpec!;
+  const environment = taskSpec.environment!;
+  return {
+    buckets: first.buckets,
+    request: {
+      ...first.request,
+      jobId,
+      ...(ctx.owner ? { requestId: requestIdFor(ctx.owner.uid, jobId) } : {}),
+      job: {
+        ...job,
+        taskGroups: [
+          {
+            ...group,
+            taskSpec: {
+              ...taskSpec,
+              environment: {
+                ...environment,
+                variables: { ...environment.variables, TASK_ID: String(elementIndex) },
+              },
+            },
+          },
+        ],
+      },
+    },
+  };
+}

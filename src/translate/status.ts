@@ -34,6 +34,8 @@ export const CONTROLLER_SUB_STATES = {
   BATCH_REJECTED: 'Batch rejected the create request: Failed without a Batch job.',
   BATCH_JOB_LOST: 'The Batch job disappeared before it finished: Failed.',
   TERMINATED: 'spec.terminate was set before submission: Failed without a Batch job.',
+  BATCH_JOB_NOT_OWNED:
+    "A Batch job the status named is not this resource's: Failed, and that job is left alone.",
 } as const;
 
 /** How a native array or the per-element fallback maps Batch tasks/jobs to DRMAA2 array indexes. */
@@ -57,6 +59,8 @@ export type Phase =
   | { kind: 'terminated' }
   /** The Batch job the status names is gone and never reported an end. */
   | { kind: 'lost' }
+  /** A Batch job the status (or an earlier pass) named carries another resource's labels. */
+  | { kind: 'notOwned'; names: string[] }
   | {
       kind: 'submitted';
       /** The Batch job(s): one, or one per element in the per-element array fallback (index order). */
@@ -89,6 +93,8 @@ interface Outcome {
   subState: string;
   updates: ConditionUpdate[];
   fields: Partial<Drmaa2JobStatus>;
+  /** Drop what earlier passes recorded (Batch job, tasks, JobInfo, array): it may be someone else's. */
+  forget?: boolean;
 }
 
 const NOT_ENDED: ConditionUpdate[] = [
@@ -126,7 +132,7 @@ function notSubmitted(
 /** Failed before any Batch job existed: Submitted=False and Failed=True share the reason. */
 function failedUnsubmitted(
   subState: string,
-  reason: 'InvalidSpec' | 'JobNameConflict' | 'BatchRejected' | 'Terminated',
+  reason: 'InvalidSpec' | 'JobNameConflict' | 'BatchRejected' | 'Terminated' | 'BatchJobNotOwned',
   message: string,
 ): Outcome {
   return {
@@ -306,6 +312,17 @@ function outcomeOf(observation: Observation): Outcome {
       );
     case 'lost':
       return lostOutcome(observation.resource.status ?? {});
+    case 'notOwned': {
+      const names = phase.names.slice(0, 3).join(', ') + (phase.names.length > 3 ? ', ...' : '');
+      return {
+        ...failedUnsubmitted(
+          'BATCH_JOB_NOT_OWNED',
+          'BatchJobNotOwned',
+          `Batch job ${names} does not carry this resource's labels (drmaa2-uid, drmaa2-namespace): it is not read, cancelled or deleted for this resource.`,
+        ),
+        forget: true,
+      };
+    }
     case 'submitted':
       return submittedOutcome(observation, phase);
   }
@@ -336,7 +353,7 @@ export function nextStatus(observation: Observation): Drmaa2JobStatus {
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     state: outcome.state,
     subState: outcome.subState,
-    ...carried(previous),
+    ...(outcome.forget ? {} : carried(previous)),
     ...outcome.fields,
     ...(isTerminal(outcome.state) ? { finishedAt: previous.finishedAt ?? metaTime(now) } : {}),
     conditions,

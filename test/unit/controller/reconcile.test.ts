@@ -239,7 +239,11 @@ describe('3) finalizer and 7) create', () => {
 
   it('adopts a job that already ended and reports its end at once', async () => {
     const [name] = expectedJobs(resource());
-    batch.put({ name: name!, labels: { [LABEL_UID]: UID }, status: { state: 'SUCCEEDED' } });
+    batch.put({
+      name: name!,
+      labels: { [LABEL_UID]: UID, [LABEL_NAMESPACE]: 'team' },
+      status: { state: 'SUCCEEDED' },
+    });
     store.put(resource());
     await reconcile(KEY);
     assert.equal(status()?.state, 'Done');

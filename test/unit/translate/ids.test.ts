@@ -11,11 +11,22 @@ const base: SubmitContext = { project: 'p', location: 'l', session: 's' };
 const hash8 = (uid: string) => createHash('sha256').update(uid).digest('hex').slice(0, 8);
 
 describe('batchJobId', () => {
-  it('uses jobName as given', () => {
-    assert.equal(
-      batchJobId({ jobName: 'my-job' }, { ...base, owner: { namespace: 'n', name: 'x', uid: 'u' } }),
-      'my-job',
-    );
+  it('uses jobName with a hash of the namespace for a resource, and as given without one', () => {
+    const owner = { namespace: 'team-a', name: 'x', uid: 'u' };
+    assert.equal(batchJobId({ jobName: 'my-job' }, { ...base, owner }), `my-job-${hash8('team-a')}`);
+    assert.equal(batchJobId({ jobName: 'my-job' }, base), 'my-job');
+    assert.equal(batchJobId({ jobName: 'my-job' }, { ...base, owner }, 3), `my-job-${hash8('team-a')}-3`);
+  });
+
+  it('two namespaces that pick the same jobName get different IDs; one namespace gets one', () => {
+    const a = { namespace: 'team-a', name: 'x', uid: 'u1' };
+    const b = { namespace: 'team-b', name: 'x', uid: 'u2' };
+    const id = (owner: typeof a) => batchJobId({ jobName: 'nightly' }, { ...base, owner });
+    assert.notEqual(id(a), id(b));
+    assert.equal(id(a), id({ ...a, name: 'other', uid: 'u3' }), 'jobName names one job per namespace');
+    const long = batchJobId({ jobName: 'x'.repeat(63) }, { ...base, owner: a }, 12);
+    assert.match(long, JOB_ID);
+    assert.equal(long, `${'x'.repeat(51)}-${hash8('team-a')}-12`);
   });
 
   it('fits the owner name and appends 8 hex digits of the UID hash', () => {
