@@ -118,6 +118,16 @@ interface Violation {
   violate: (manifest: Job) => void;
 }
 
+/** The sum of a map's keys and values, as the template-text rule writes it for each map field. */
+const mapText = (f: string) => `(has(self.${f}) ? self.${f}.map(k, size(k) + size(self.${f}[k])).sum() : 0)`;
+const TEXT_RULE = [
+  '(has(self.remoteCommand) ? size(self.remoteCommand) : 0)',
+  '(has(self.args) ? self.args.map(a, size(a)).sum() : 0)',
+  ...['jobEnvironment', 'stageInFiles', 'stageOutFiles', 'resourceLimits'].map(mapText),
+  '(has(self.extension) && has(self.extension.extensionList) ? self.extension.extensionList.map(k, size(k) + size(self.extension.extensionList[k])).sum() : 0) <= 262144',
+].join(' + ');
+const PER_ELEMENT = '!has(self.array) || !has(self.jobTemplate.maxSlots) || self.jobTemplate.maxSlots <= 1';
+
 /** One violating manifest per CEL rule of the CRD, keyed by the rule's expression. */
 const VIOLATIONS: Record<string, Violation> = {
   'self.jobTemplate == oldSelf.jobTemplate': {
@@ -156,6 +166,30 @@ const VIOLATIONS: Record<string, Violation> = {
     field: 'spec.array',
     violate: (m) => (m.spec.array = { begin: 0, end: 200000 }),
   },
+  [TEXT_RULE]: {
+    field: 'spec.jobTemplate',
+    violate: (m) =>
+      Object.assign(m.spec.jobTemplate, {
+        remoteCommand: 'x'.repeat(200_000),
+        jobEnvironment: { A: 'y'.repeat(40_000), B: 'z'.repeat(40_000) },
+      }),
+  },
+  [`${PER_ELEMENT} || (self.array.end - self.array.begin) / (has(self.array.step) ? self.array.step : 1) < 100`]:
+    {
+      field: 'spec.array',
+      violate: (m) => {
+        m.spec.jobTemplate.maxSlots = 2;
+        m.spec.array = { begin: 1, end: 101 };
+      },
+    },
+  [`${PER_ELEMENT} || ((self.array.end - self.array.begin) / (has(self.array.step) ? self.array.step : 1) + 1) * self.jobTemplate.maxSlots <= 100000`]:
+    {
+      field: 'spec.array',
+      violate: (m) => {
+        m.spec.jobTemplate.maxSlots = 2000;
+        m.spec.array = { begin: 1, end: 99 };
+      },
+    },
 };
 
 test('the CRD installs and is Established with its names', async () => {
