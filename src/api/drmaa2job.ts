@@ -116,4 +116,7 @@ export interface Drmaa2Job {
   metadata: ObjectMeta;
   spec: Drmaa2JobSpec;
   status?: Drmaa2JobStatus;
+  /** Never stored in the API: set on a cached copy whose spec.jobTemplate lacks its large free text
+   * (remoteCommand, args, maps, extensions). A pass that translates the template reads the whole resource. */
+  templateElided?: true;
 }

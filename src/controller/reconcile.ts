@@ -529,7 +529,14 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     return pollAgain();
   }
 
-  async function submitOrWait(resource: Drmaa2Job, log: Logger): Promise<ReconcileResult> {
+  async function submitOrWait(cached: Drmaa2Job, log: Logger): Promise<ReconcileResult> {
+    // The cache keeps a large template without its text; translating needs all of it.
+    const whole = cached.templateElided
+      ? await store.getWhole(cached.metadata.namespace, cached.metadata.name)
+      : cached;
+    // Gone, replaced or being deleted meanwhile: the watch brings that change and its own pass.
+    if (!whole || whole.metadata.uid !== cached.metadata.uid || whole.metadata.deletionTimestamp) return {};
+    const resource = whole === cached ? cached : track(whole);
     // 4) What only the controller can check: no Batch call, no retry until the spec changes.
     const result = translate(resource);
     if (!result.ok) {

@@ -25,6 +25,9 @@ export const MAX_ARRAY_ELEMENT_JOBS = 100;
  * characters: the resource's own spec holds it anyway, and every tracked job's copy costs memory. */
 export const MAX_JOBINFO_TEMPLATE = 8192;
 
+/** A cached resource keeps its template's text only up to this size (see elidedTemplate). */
+export const MAX_CACHED_TEMPLATE_TEXT = 4096;
+
 const TEXT_FIELDS = [
   'remoteCommand',
   'args',
@@ -53,6 +56,19 @@ export function templateText(template: JobTemplate): { field: string; size: numb
   }));
   sizes.push({ field: 'extension.extensionList', size: textOf(template.extension?.extensionList) });
   return sizes;
+}
+
+/** The template without its free text, when that text is large: what a cache of thousands of resources
+ * keeps. Every pass after submission, and deletion, reads only the template's small fields (jobName,
+ * slots, startTime); the pass that translates fetches the whole resource first. Undefined when the
+ * template is small enough to keep whole. */
+export function elidedTemplate(template: JobTemplate): JobTemplate | undefined {
+  const total = templateText(template).reduce((n, s) => n + s.size, 0);
+  if (total <= MAX_CACHED_TEMPLATE_TEXT) return undefined;
+  const kept: JobTemplate = { ...template };
+  for (const field of TEXT_FIELDS) delete kept[field];
+  delete kept.extension;
+  return kept;
 }
 
 /** The number of indexes of an array spec, computed without listing them. */

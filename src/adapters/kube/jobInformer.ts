@@ -12,6 +12,7 @@ import {
 import type { Logger } from 'pino';
 import { GROUP, PLURAL, VERSION, keyOf, type Drmaa2Job } from '../../api/drmaa2job.js';
 import type { JobWatch } from '../../ports/jobWatch.js';
+import { elidedTemplate } from '../../translate/limits.js';
 
 export interface JobInformerOptions {
   kubeConfig: KubeConfig;
@@ -33,7 +34,8 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** Drops from a cached object what the controller never reads (client-go's informers do the same with a
  * transform): the cache holds the very object the informer hands to its handlers, so this bounds the memory
- * each tracked resource costs. */
+ * each tracked resource costs. A large template's text goes too (marked templateElided): the one pass that
+ * translates it reads the whole resource from the API server. */
 export function slim(obj: Drmaa2JobObject): void {
   const metadata = obj.metadata;
   if (!metadata) return;
@@ -41,6 +43,22 @@ export function slim(obj: Drmaa2JobObject): void {
   if (metadata.annotations?.[LAST_APPLIED] !== undefined) {
     delete metadata.annotations[LAST_APPLIED];
   }
+  const job = obj as Partial<Drmaa2Job>;
+  const template = job.spec?.jobTemplate;
+  const elided = template && typeof template === 'object' ? elidedTemplate(template) : undefined;
+  if (elided) {
+    job.spec!.jobTemplate = elided;
+    job.templateElided = true;
+  }
+}
+
+/** Objects per page of the informer's list: the whole list of a cluster's Drmaa2Jobs, each up to the
+ * schema's size, would not fit the controller's heap in one response. */
+const LIST_PAGE = 100;
+
+interface ListPage {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items: Drmaa2JobObject[];
 }
 
 export class JobInformer implements JobWatch {
@@ -61,21 +79,37 @@ export class JobInformer implements JobWatch {
     const path = namespace
       ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`
       : `/apis/${GROUP}/${VERSION}/${PLURAL}`;
-    const list = () =>
-      (namespace
-        ? api.listNamespacedCustomObject({
-            group: GROUP,
-            version: VERSION,
-            namespace,
-            plural: PLURAL,
-            ...selector,
-          })
-        : api.listClusterCustomObject({
-            group: GROUP,
-            version: VERSION,
-            plural: PLURAL,
-            ...selector,
-          })) as never;
+    const page = (token: string | undefined) => {
+      const paging = { ...selector, limit: LIST_PAGE, ...(token ? { _continue: token } : {}) };
+      return (
+        namespace
+          ? api.listNamespacedCustomObject({
+              group: GROUP,
+              version: VERSION,
+              namespace,
+              plural: PLURAL,
+              ...paging,
+            })
+          : api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, ...paging })
+      ) as Promise<ListPage>;
+    };
+    // Every page of one list shares the first page's resourceVersion (a consistent snapshot), which the
+    // watch then starts from; each page is slimmed before the next one is read.
+    const list = async () => {
+      const items: Drmaa2JobObject[] = [];
+      let first: ListPage | undefined;
+      let token: string | undefined;
+      do {
+        const got = await page(token);
+        first ??= got;
+        for (const item of got.items) {
+          slim(item);
+          items.push(item);
+        }
+        token = got.metadata?.continue || undefined;
+      } while (token);
+      return { metadata: { resourceVersion: first.metadata?.resourceVersion }, items } as never;
+    };
     this.informer = makeInformer<Drmaa2JobObject>(opts.kubeConfig, path, list, labelSelector);
     const emit = (obj: Drmaa2JobObject) => {
       slim(obj);

@@ -19,6 +19,10 @@ export class JobStore implements KubeStore {
 
   async get(namespace: string, name: string): Promise<Drmaa2Job | undefined> {
     if (this.watch?.hasSynced()) return this.watch.get(namespace, name);
+    return this.getWhole(namespace, name);
+  }
+
+  async getWhole(namespace: string, name: string): Promise<Drmaa2Job | undefined> {
     try {
       const job = (await this.api.getNamespacedCustomObject({
         group: GROUP,

@@ -47,7 +47,18 @@ export class FakeKubeStore implements KubeStore {
     return job ? structuredClone(job) : undefined;
   }
 
+  /** Reads of whole resources, bypassing what a cache would serve. */
+  wholeReads = 0;
+  /** When set, get() serves copies as the controller's cache does: large template text left out. */
+  elide?: (job: Drmaa2Job) => Drmaa2Job;
+
   async get(namespace: string, name: string): Promise<Drmaa2Job | undefined> {
+    const job = this.current(`${namespace}/${name}`);
+    return job && this.elide ? this.elide(job) : job;
+  }
+
+  async getWhole(namespace: string, name: string): Promise<Drmaa2Job | undefined> {
+    this.wholeReads++;
     return this.current(`${namespace}/${name}`);
   }
 

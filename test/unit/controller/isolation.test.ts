@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { FINALIZER, type Drmaa2Job } from '../../../src/api/drmaa2job.js';
 import { createReconciler, type Reconcile } from '../../../src/controller/reconcile.js';
-import { MAX_ARRAY_ELEMENT_JOBS } from '../../../src/translate/limits.js';
+import { MAX_ARRAY_ELEMENT_JOBS, elidedTemplate } from '../../../src/translate/limits.js';
 import { FakeBatchJobs } from '../../support/fakes/fakeBatchJobs.js';
 import { FakeClock } from '../../support/fakes/fakeClock.js';
 import { FakeKubeStore, RecordingEvents } from '../../support/fakes/fakeKube.js';
@@ -198,5 +198,28 @@ describe('bounded work per object', () => {
     await reconcile('team-a/job');
     await deleteAndDrain('team-a/job');
     assert.equal(batch.callsOf('getJob').length, 5, 'one read per element the spec derives');
+  });
+
+  it('a cache without the large template text: the submitting pass reads the whole resource, later passes do not', async () => {
+    store.elide = (job) => {
+      const template = elidedTemplate(job.spec.jobTemplate);
+      return template ? { ...job, spec: { ...job.spec, jobTemplate: template }, templateElided: true } : job;
+    };
+    const script = `echo ${'x'.repeat(10_000)}`;
+    const job = resource('team-a', 'uid-a', { remoteCommand: script });
+    job.metadata.finalizers = [FINALIZER]; // put on at admission, so the first pass writes nothing before
+    store.put(job);
+    await reconcile('team-a/job');
+    const name = status('team-a/job')?.batchJob?.name;
+    assert.ok(name, 'submitted');
+    const sent = batch.callsOf('createJob')[0]!.arg as { job: { taskGroups: { taskSpec: unknown }[] } };
+    assert.ok(JSON.stringify(sent.job.taskGroups[0]!.taskSpec).includes(script), 'the whole script was sent');
+    assert.equal(store.wholeReads, 1);
+    batch.setState(name, 'RUNNING');
+    await reconcile('team-a/job');
+    assert.equal(status('team-a/job')?.state, 'Running');
+    assert.equal(store.wholeReads, 1, 'observing needs no whole read');
+    await deleteAndDrain('team-a/job');
+    assert.equal(store.wholeReads, 1, 'deleting needs no whole read');
   });
 });
