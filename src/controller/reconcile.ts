@@ -127,6 +127,14 @@ function sameCounts(a: ReturnType<typeof taskCountsOf>, b: Drmaa2JobStatus['task
   );
 }
 
+/** The jobs a resource names, each proven its own (undefined: not there), with the guarded calls for them. */
+interface Proven {
+  kind: 'owned';
+  owned: OwnedJobs;
+  names: string[];
+  jobs: (OwnedJob | undefined)[];
+}
+
 /** Builds the reconcile function for one controller. Dependencies are ports, so tests run it in memory. */
 export function createReconciler(deps: ReconcilerDeps): Reconcile {
   const { store, batch, events, clock, config } = deps;
@@ -405,44 +413,81 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     return tasks;
   }
 
+  /** The jobs a resource names, proven its own by the owner guard. A status is a claim: when a name in it
+   * leads to someone else's job, the resource's own jobs are where its spec's IDs say, and those are
+   * followed instead (once the status names them, the Warning is not repeated); when they are not all
+   * there and its own either, the resource cannot be followed at all (notOwned). */
+  async function proven(
+    resource: Drmaa2Job,
+    names: string[],
+    fresh: boolean,
+    log: Logger,
+  ): Promise<Proven | { kind: 'notOwned'; names: string[] }> {
+    const owned = jobsOf(resource);
+    const memo = layoutOf(resource)?.mode === 'perElement' ? endedElements.get(keyOf(resource)) : undefined;
+    const jobs: (OwnedJob | undefined)[] = [];
+    const foreign: string[] = [];
+    for (const name of names) {
+      const known = memo?.get(name);
+      const found = known ? ({ kind: 'owned', job: known } as const) : await owned.read(name, fresh);
+      if (found.kind === 'foreign') foreign.push(name);
+      jobs.push(found.kind === 'owned' ? found.job : undefined);
+    }
+    if (foreign.length === 0) return { kind: 'owned', owned, names, jobs };
+    const { namespace, name, uid } = resource.metadata;
+    const own = batchJobNames(
+      resource.spec,
+      { project: config.project, location: config.location, owner: { namespace, name, uid } },
+      false,
+    );
+    const recovered: OwnedJob[] = [];
+    for (const candidate of own) {
+      const found = await owned.read(candidate, fresh);
+      if (found.kind !== 'owned') break;
+      recovered.push(found.job);
+    }
+    const followed = recovered.length === own.length;
+    log.warn({ foreign, followed }, 'The status names a Batch job of another owner');
+    // Said here when the resource goes on with its own jobs; otherwise its move to Failed says it.
+    if (followed) {
+      const more = own.length > 1 ? ' and the rest' : '';
+      events.emit(resource, batchJobNotOwnedEvent(foreign, `following this resource's own ${own[0]}${more}`));
+    }
+    if (!followed) return { kind: 'notOwned', names: foreign };
+    return { kind: 'owned', owned, names: own, jobs: recovered };
+  }
+
   // 8) terminate: cancel the Batch job(s) once; the record is kept and ends Failed.
-  async function terminate(resource: Drmaa2Job, names: string[], log: Logger): Promise<boolean> {
+  async function terminate(resource: Drmaa2Job, found: Proven, log: Logger): Promise<boolean> {
     const subState = resource.status?.subState;
     if (subState === 'CANCELLATION_IN_PROGRESS' || isTerminal(resource.status?.state)) return false;
-    const owned = jobsOf(resource);
     let cancelled = false;
-    for (const name of names) {
-      const found = await owned.read(name);
-      if (found.kind !== 'owned') continue;
-      if (!ACTIVE_BATCH_STATES.has(found.job.status?.state ?? 'STATE_UNSPECIFIED')) continue;
-      await owned.cancel(found.job);
+    for (const job of found.jobs) {
+      if (!job || !ACTIVE_BATCH_STATES.has(job.status?.state ?? 'STATE_UNSPECIFIED')) continue;
+      await found.owned.cancel(job);
       cancelled = true;
-      log.info({ batchJob: name }, 'Batch job cancelled (terminate)');
+      log.info({ batchJob: job.name }, 'Batch job cancelled (terminate)');
     }
     return cancelled;
   }
 
-  // 9) Observe: the Batch job(s) as they are now.
-  async function observe(resource: Drmaa2Job, names: string[], fresh: boolean): Promise<Phase> {
+  // 9) Observe: the Batch job(s) as they are now (read again right after a cancel).
+  async function observe(resource: Drmaa2Job, found: Proven, fresh: boolean, log: Logger): Promise<Phase> {
     const array = layoutOf(resource);
     const key = keyOf(resource);
-    const owned = jobsOf(resource);
+    const again = fresh ? await proven(resource, found.names, true, log) : found;
+    if (again.kind === 'notOwned') return again;
     const ended =
       array?.mode === 'perElement' ? (endedElements.get(key) ?? new Map<string, OwnedJob>()) : undefined;
     const jobs: OwnedJob[] = [];
-    for (const name of names) {
-      let job = ended?.get(name);
-      if (!job) {
-        const found = await owned.read(name, fresh);
-        if (found.kind === 'missing') return { kind: 'lost' };
-        if (found.kind === 'foreign') return { kind: 'notOwned', names: [name] };
-        job = found.job;
-      }
+    for (const [i, name] of again.names.entries()) {
+      const job = again.jobs[i];
+      if (!job) return { kind: 'lost' };
       if (ended && !isActive(job)) ended.set(name, retained(job) as OwnedJob);
       jobs.push(job);
     }
     if (ended && ended.size > 0) endedElements.set(key, ended);
-    const tasks = await tasksOf(owned, resource, jobs, array);
+    const tasks = await tasksOf(again.owned, resource, jobs, array);
     return { kind: 'submitted', jobs, tasks, ...(array ? { array } : {}) };
   }
 
@@ -453,27 +498,26 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     if (ttl === undefined || !status?.finishedAt || !status.batchJob || status.batchJob.deleted) return {};
     const due = Date.parse(status.finishedAt) + ttl * 1000 - clock.now().getTime();
     if (due > 0) return { requeueAfterMs: due };
-    const owned = jobsOf(resource);
-    const foreign: string[] = [];
-    for (const name of recordedJobs(resource)) {
-      const found = await owned.read(name, true);
-      if (found.kind === 'owned') await owned.delete(found.job, 'ttlSecondsAfterFinished');
-      if (found.kind === 'foreign') foreign.push(name);
-    }
-    if (foreign.length > 0) {
+    const found = await proven(resource, recordedJobs(resource), true, log);
+    if (found.kind === 'notOwned') {
       // The record names a job that is not this resource's: it is dropped from the status, not deleted.
-      await apply(resource, { kind: 'notOwned', names: foreign }, log);
+      await apply(resource, found, log);
       return {};
     }
+    for (const job of found.jobs) if (job) await found.owned.delete(job, 'ttlSecondsAfterFinished');
+    const name = found.names[0]!;
     const updated = await writeStatus(resource, {
       ...status,
-      batchJob: { ...status.batchJob, deleted: true },
+      batchJob: { name, ...(status.batchJob.name === name ? status.batchJob : {}), deleted: true },
+      ...(status.array?.jobs
+        ? { array: { ...status.array, jobs: found.names.map((n) => ({ name: n })) } }
+        : {}),
     });
     events.emit(updated, {
       type: 'Normal',
       reason: 'BatchJobDeleted',
       action: 'Delete',
-      note: `Batch job ${status.batchJob.name} deleted after ttlSecondsAfterFinished (${ttl}s)`,
+      note: `Batch job ${name} deleted after ttlSecondsAfterFinished (${ttl}s)`,
     });
     log.info({ ttlSecondsAfterFinished: ttl }, 'Batch job deleted after its TTL');
     return {};
@@ -512,11 +556,18 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     // generation (the status write below records the generation as handled).
     if (resource.spec.hold && !current) events.emit(resource, HOLD_IGNORED);
 
+    // The owner guard, before anything is done with the jobs the status names.
+    const found = await proven(resource, names, false, log);
+    if (found.kind === 'notOwned') {
+      await apply(resource, found, log);
+      return {};
+    }
+
     // 8) terminate.
-    const cancelled = resource.spec.terminate ? await terminate(resource, names, log) : false;
+    const cancelled = resource.spec.terminate ? await terminate(resource, found, log) : false;
 
     // 9) Observe, write the next status.
-    const phase = await observe(resource, names, cancelled);
+    const phase = await observe(resource, found, cancelled, log);
     resource = await apply(resource, phase, log);
 
     // 10) TTL of a job that just ended.

@@ -104,33 +104,51 @@ describe("owner guard: one namespace cannot reach another namespace's Batch job"
     assert.equal(batch.job(b)?.status?.state, 'RUNNING');
   });
 
-  it('a forged status.batchJob: observe copies nothing, terminate cancels nothing, one Warning', async () => {
+  it("a forged status.batchJob: terminate cancels the resource's own job, never the named one; one Warning", async () => {
     const b = await teamB();
     store.put(resource('team-a', 'uid-a'));
     await reconcile('team-a/job');
     const own = status('team-a/job')!.batchJob!.name;
+    batch.setState(own, 'RUNNING');
     const forged = store.current('team-a/job')!;
     forged.status = { ...forged.status, batchJob: { name: b } };
     forged.spec.terminate = true;
     forged.metadata.generation = 2;
     store.put(forged);
-    for (let i = 0; i < 3; i++) await reconcile('team-a/job');
+    for (let i = 0; i < 3; i++) {
+      await reconcile('team-a/job');
+      batch.settle();
+    }
     assert.deepEqual(mutations(b), [], 'team-b job not cancelled');
+    assert.equal(mutations(own).length, 1, 'its own job cancelled');
     const after = status('team-a/job')!;
     assert.equal(after.state, 'Failed');
-    assert.equal(after.subState, 'BATCH_JOB_NOT_OWNED');
-    assert.equal(after.conditions?.find((c) => c.type === 'Failed')?.reason, 'BatchJobNotOwned');
-    assert.equal(after.batchJob, undefined, 'the forged name is dropped from the record');
+    assert.equal(after.conditions?.find((c) => c.type === 'Failed')?.reason, 'Terminated');
+    assert.equal(after.batchJob?.name, own, 'the record names its own job again');
     assert.doesNotMatch(JSON.stringify(after), new RegExp(SECRET), 'nothing of team-b in team-a status');
     assert.doesNotMatch(JSON.stringify(after), /uid-b/);
     assert.equal(events.events.filter((e) => e.reason === 'BatchJobNotOwned').length, 1);
-    // Its own job is still found and removed on deletion.
-    await deleteAndDrain('team-a/job');
-    assert.equal(batch.has(own), false);
-    assert.ok(batch.has(b));
   });
 
-  it('a forged status on a finished job with a TTL deletes nothing of the other team', async () => {
+  it('a forged status and no own job to follow: Failed/BatchJobNotOwned, nothing of the other copied', async () => {
+    const b = await teamB();
+    store.put(resource('team-a', 'uid-a'));
+    await reconcile('team-a/job');
+    batch.remove(status('team-a/job')!.batchJob!.name);
+    const forged = store.current('team-a/job')!;
+    forged.status = { ...forged.status, batchJob: { name: b } };
+    store.put(forged);
+    for (let i = 0; i < 3; i++) await reconcile('team-a/job');
+    const after = status('team-a/job')!;
+    assert.equal(after.subState, 'BATCH_JOB_NOT_OWNED');
+    assert.equal(after.conditions?.find((c) => c.type === 'Failed')?.reason, 'BatchJobNotOwned');
+    assert.equal(after.batchJob, undefined, 'the forged name is dropped from the record');
+    assert.doesNotMatch(JSON.stringify(after), new RegExp(SECRET));
+    assert.deepEqual(mutations(b), []);
+    assert.equal(events.events.filter((e) => e.reason === 'BatchJobNotOwned').length, 1);
+  });
+
+  it("a forged status on a finished job with a TTL deletes its own job, not the other team's", async () => {
     const b = await teamB();
     store.put(resource('team-a', 'uid-a'));
     await reconcile('team-a/job');
@@ -145,7 +163,8 @@ describe("owner guard: one namespace cannot reach another namespace's Batch job"
     store.put(forged);
     for (let i = 0; i < 3; i++) await reconcile('team-a/job');
     assert.deepEqual(mutations(b), [], 'team-b job not deleted by the TTL');
-    assert.equal(status('team-a/job')?.subState, 'BATCH_JOB_NOT_OWNED');
+    assert.equal(mutations(own).length, 1, 'its own job deleted by the TTL');
+    assert.deepEqual(status('team-a/job')?.batchJob, { name: own, deleted: true });
     assert.equal(events.events.filter((e) => e.reason === 'BatchJobNotOwned').length, 1);
   });
 
