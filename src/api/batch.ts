@@ -25,6 +25,51 @@ export const BATCH_JOB_STATES: readonly BatchJobState[] = [
   'CANCELLED',
 ];
 
+/** States in which a Batch job can still change (the poller lists these). A job being cancelled or
+ * deleted is still on its way somewhere. */
+export const ACTIVE_JOB_STATES: readonly BatchJobState[] = [
+  'STATE_UNSPECIFIED',
+  'QUEUED',
+  'SCHEDULED',
+  'RUNNING',
+  'CANCELLATION_IN_PROGRESS',
+  'DELETION_IN_PROGRESS',
+];
+
+/** States in which Batch accepts a cancel (an unknown state is treated as one that may still run). */
+export const CANCELLABLE_JOB_STATES: readonly BatchJobState[] = [
+  'STATE_UNSPECIFIED',
+  'QUEUED',
+  'SCHEDULED',
+  'RUNNING',
+];
+
+/** States a Batch job never leaves (other than by deletion). */
+export const TERMINAL_JOB_STATES: readonly BatchJobState[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+
+/** The state of a job as Batch reports it; absent means unknown. */
+export function stateOf(job: { status?: JobStatus | undefined }): BatchJobState {
+  return job.status?.state ?? 'STATE_UNSPECIFIED';
+}
+
+export function isActiveJob(job: { status?: JobStatus | undefined }): boolean {
+  return ACTIVE_JOB_STATES.includes(stateOf(job));
+}
+
+export function isCancellableJob(job: { status?: JobStatus | undefined }): boolean {
+  return CANCELLABLE_JOB_STATES.includes(stateOf(job));
+}
+
+/** Batch's parent of jobs in one project and region: `projects/{project}/locations/{location}`. */
+export function parentOf(project: string, location: string): string {
+  return `projects/${project}/locations/${location}`;
+}
+
+/** A job's full resource name from its parent and ID. */
+export function jobNameOf(parent: string, jobId: string): string {
+  return `${parent}/jobs/${jobId}`;
+}
+
 export type BatchTaskState =
   'STATE_UNSPECIFIED' | 'PENDING' | 'ASSIGNED' | 'RUNNING' | 'FAILED' | 'SUCCEEDED' | 'UNEXECUTED';
 

@@ -18,6 +18,13 @@ export function keyOf(job: { metadata?: { namespace?: string; name?: string } })
   return `${job.metadata?.namespace ?? ''}/${job.metadata?.name ?? ''}`;
 }
 
+/** The namespace and name a key (`namespace/name`) names; undefined for anything else. */
+export function parseKey(key: string): { namespace: string; name: string } | undefined {
+  const parts = key.split('/');
+  if (parts.length !== 2 || !parts[0] || !parts[1]) return undefined;
+  return { namespace: parts[0], name: parts[1] };
+}
+
 /** Labels every Batch job created by the controller carries (Batch label rules apply to their values). */
 export const LABEL_SESSION = 'drmaa2session';
 export const LABEL_ACCOUNTING = 'accounting';

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
 import { createBatchJobs } from '../adapters/batch/index.js';
+import { parentOf } from '../api/batch.js';
 import { createKubeAdapters } from '../adapters/kube/index.js';
 import { createBuckets } from '../adapters/storage/index.js';
 import { ThrottledBatchJobs } from '../controller/batchThrottle.js';
@@ -67,7 +68,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
   const late: { runner?: Runner } = {};
   const poller = new SessionPoller({
     batch,
-    parent: `projects/${config.project}/locations/${config.location}`,
+    parent: parentOf(config.project, config.location),
     session: config.session,
     intervalMs: config.pollIntervalMs,
     clock: systemClock,

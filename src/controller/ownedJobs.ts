@@ -71,6 +71,47 @@ export function ownedJobsFor(resource: Drmaa2Job, batch: BatchJobs, cache?: JobC
   };
 }
 
+/** The jobs a resource names, each proven its own (undefined: not there), with the guarded calls for them.
+ * `refused`: names that led to someone else's job and were replaced by the resource's own. */
+export interface Proven {
+  kind: 'owned';
+  owned: OwnedJobs;
+  names: string[];
+  jobs: (OwnedJob | undefined)[];
+  refused?: string[];
+}
+
+export type ProveResult = Proven | { kind: 'notOwned'; names: string[] };
+
+/** The jobs under `names`, proven the resource's own. A status is a claim: when a name in it leads to
+ * someone else's job, the resource's own jobs are where its spec's IDs (`ownNames`) say, and those are
+ * followed instead; when they are not all there, the resource cannot be followed at all (notOwned).
+ * `known` serves jobs a pass already holds (ended elements) without a read. */
+export async function prove(
+  owned: OwnedJobs,
+  names: readonly string[],
+  ownNames: () => string[],
+  opts: { fresh: boolean; known?: (name: string) => OwnedJob | undefined },
+): Promise<ProveResult> {
+  const jobs: (OwnedJob | undefined)[] = [];
+  const foreign: string[] = [];
+  for (const name of names) {
+    const known = opts.known?.(name);
+    const found = known ? ({ kind: 'owned', job: known } as const) : await owned.read(name, opts.fresh);
+    if (found.kind === 'foreign') foreign.push(name);
+    jobs.push(found.kind === 'owned' ? found.job : undefined);
+  }
+  if (foreign.length === 0) return { kind: 'owned', owned, names: [...names], jobs };
+  const own = ownNames();
+  const recovered: OwnedJob[] = [];
+  for (const name of own) {
+    const found = await owned.read(name, opts.fresh);
+    if (found.kind !== 'owned') return { kind: 'notOwned', names: foreign };
+    recovered.push(found.job);
+  }
+  return { kind: 'owned', owned, names: own, jobs: recovered, refused: foreign };
+}
+
 async function ignoring(call: () => Promise<void>): Promise<void> {
   try {
     await call();

@@ -4,7 +4,7 @@
 // the active list (it ended or vanished) is enqueued once more and then forgotten: finished jobs leave
 // the poll set, and the list filter keeps them off the pages.
 import type { Logger } from 'pino';
-import type { BatchJobState, Job } from '../api/batch.js';
+import { ACTIVE_JOB_STATES, isActiveJob, type Job } from '../api/batch.js';
 import { LABEL_NAME, LABEL_NAMESPACE, LABEL_SESSION } from '../api/drmaa2job.js';
 import type { BatchJobs } from '../ports/batchJobs.js';
 import type { Clock } from '../ports/clock.js';
@@ -17,16 +17,6 @@ export interface JobCache {
   /** A job the reconciler read or created itself, fresher than the last list. */
   remember(job: Job): void;
 }
-
-/** Batch states in which a job can still change. */
-export const ACTIVE_STATES: readonly BatchJobState[] = [
-  'STATE_UNSPECIFIED',
-  'QUEUED',
-  'SCHEDULED',
-  'RUNNING',
-  'CANCELLATION_IN_PROGRESS',
-  'DELETION_IN_PROGRESS',
-];
 
 export interface SessionPollerOptions {
   batch: BatchJobs;
@@ -53,7 +43,7 @@ interface Seen {
 
 /** The session's Batch jobs that can still change: `labels.drmaa2session="s" AND (status.state="..." OR ...)`. */
 export function activeJobsFilter(session: string): string {
-  const states = ACTIVE_STATES.map((s) => `status.state="${s}"`).join(' OR ');
+  const states = ACTIVE_JOB_STATES.map((s) => `status.state="${s}"`).join(' OR ');
   return `labels.${LABEL_SESSION}="${session}" AND (${states})`;
 }
 
@@ -91,11 +81,6 @@ function updatedAt(job: Job): number {
   return Number.isNaN(at) ? 0 : at;
 }
 
-/** Whether the Batch job can still change (an ended one never does). */
-export function isActive(job: Job): boolean {
-  return ACTIVE_STATES.includes(job.status?.state ?? 'STATE_UNSPECIFIED');
-}
-
 /** True when `next` says something `known` did not (and is not an older snapshot of it). */
 function changed(known: Job | undefined, next: Job): boolean {
   if (!known) return true;
@@ -118,7 +103,7 @@ export class SessionPoller implements JobCache {
    * dropped, since the reconciler already acted on their end. */
   remember(job: Job): void {
     if (!job.name) return;
-    if (!isActive(job)) {
+    if (!isActiveJob(job)) {
       this.seen.delete(job.name);
       return;
     }

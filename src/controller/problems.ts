@@ -3,14 +3,6 @@
 import { isBatchError, isKubeError } from '../ports/errors.js';
 import type { SyncProblem } from '../translate/conditions.js';
 
-/** An error that retrying cannot fix: the runner logs it and drops the key until it changes again. */
-export class TerminalError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TerminalError';
-  }
-}
-
 /** Making sure a stage-out bucket exists failed (the Buckets port throws BatchError kinds). */
 export class StageOutError extends Error {
   constructor(
@@ -37,3 +29,6 @@ export function syncProblemOf(err: unknown): SyncProblem | undefined {
   }
   return undefined;
 }
+
+// Until every caller imports the contract from its own module.
+export { TerminalError } from './reconcileContract.js';

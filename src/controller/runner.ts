@@ -3,20 +3,12 @@
 // election only the leader takes keys and polls Batch; a leader that loses the lease stops taking keys at
 // once. Shutdown stops taking keys, lets in-flight reconciles finish, then releases the lease.
 import type { Logger } from 'pino';
-import type { Drmaa2Job } from '../api/drmaa2job.js';
+import { parseKey, type Drmaa2Job } from '../api/drmaa2job.js';
 import type { JobWatch } from '../ports/jobWatch.js';
 import type { LeaderCallbacks } from './leaderElector.js';
-import { TerminalError } from './problems.js';
+import { TerminalError, type Reconcile } from './reconcileContract.js';
 import { isUrgent } from './priority.js';
 import { WorkQueue, type WorkQueueOptions } from './workqueue.js';
-
-export interface ReconcileResult {
-  /** Look again after this many milliseconds; absent: only a change brings the key back. */
-  requeueAfterMs?: number;
-}
-
-/** One reconcile of one key (`namespace/name`). Throwing backs the key off; TerminalError drops it. */
-export type Reconcile = (key: string) => Promise<ReconcileResult>;
 
 /** The part of the controller's metrics the runner feeds. */
 export interface RunnerMetrics {
@@ -95,8 +87,8 @@ export class Runner {
 
   /** The watch cache's copy of the resource a key names. */
   private cached(key: string): Drmaa2Job | undefined {
-    const [namespace = '', name = ''] = key.split('/');
-    return this.opts.watch.get(namespace, name);
+    const parsed = parseKey(key);
+    return parsed ? this.opts.watch.get(parsed.namespace, parsed.name) : undefined;
   }
 
   /** True while this instance takes keys (it leads, or runs without election). */
@@ -200,3 +192,6 @@ export class Runner {
     this.opts.watch.stop();
   }
 }
+
+// Until every caller imports the contract from its own module.
+export type { Reconcile, ReconcileResult } from './reconcileContract.js';

@@ -1,6 +1,6 @@
 // Jobs submitted with submitAsHold: translated and checked, but kept in this process until released,
 // because Google Batch cannot hold a job once it has it. Their IDs are the names they will have in Batch.
-import type { CreateJobRequest } from '../api/batch.js';
+import { jobNameOf, type CreateJobRequest } from '../api/batch.js';
 import type { JobTemplate } from '../api/drmaa2.js';
 
 export interface HeldJob {
@@ -15,7 +15,7 @@ export class HeldJobs {
   private readonly jobs = new Map<string, HeldJob>();
 
   add(request: CreateJobRequest, template: JobTemplate): string {
-    const name = `${request.parent}/jobs/${request.jobId}`;
+    const name = jobNameOf(request.parent, request.jobId);
     this.jobs.set(name, { name, request, template: structuredClone(template), terminated: false });
     return name;
   }

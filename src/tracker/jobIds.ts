@@ -6,6 +6,7 @@
 //                ["{job name}", ...]                       JSON list: one Batch job per index, used when
 //                                                          each element is itself a multi-task job
 //   array index  {job name}/taskGroups/group0/tasks/{t}   the Batch task of index begin + t*step
+import { jobNameOf } from '../api/batch.js';
 import { InvalidArgumentError } from './errors.js';
 
 export type ParsedId =
@@ -32,7 +33,7 @@ export function taskName(job: string, taskIndex: number, group = 'group0'): stri
 
 /** Parses a job, task or native array ID; `parent` completes a bare Batch job ID. */
 export function parseId(id: string, parent: string): ParsedId {
-  if (JOB_ID.test(id)) return { kind: 'job', job: `${parent}/jobs/${id}` };
+  if (JOB_ID.test(id)) return { kind: 'job', job: jobNameOf(parent, id) };
   if (JOB_NAME.test(id)) return { kind: 'job', job: id };
   const task = TASK_NAME.exec(id);
   if (task) return { kind: 'task', job: task[1]!, task: id, taskIndex: Number(task[2]) };

@@ -1,7 +1,7 @@
 // The DRMAA2 JobTracker over Google Batch: the TypeScript counterpart of the original Go library, with its
 // known faults fixed (terminate cancels instead of deleting, deleteJob only in end states, wait backs off,
 // every ID-based operation checks the job session, bucket creation only after a definite not-found).
-import type { CreateJobRequest, Job, Task } from '../api/batch.js';
+import { jobNameOf, parentOf, type CreateJobRequest, type Job, type Task } from '../api/batch.js';
 import type { JobInfo, JobState, JobTemplate, JobControlAction } from '../api/drmaa2.js';
 import { CATEGORY_SCRIPT, CATEGORY_SCRIPT_PATH, TERMINAL_STATES } from '../api/drmaa2.js';
 import type { Drmaa2JobSpec } from '../api/drmaa2job.js';
@@ -87,7 +87,7 @@ export class JobTracker {
   }
 
   get parent(): string {
-    return `projects/${this.project}/locations/${this.location}`;
+    return parentOf(this.project, this.location);
   }
 
   // ------------------------------------------------------------------ submission
@@ -283,7 +283,7 @@ export class JobTracker {
 
   private async create(request: CreateJobRequest): Promise<string> {
     const job = await this.batch.createJob(request);
-    const name = job.name || `${request.parent}/jobs/${request.jobId}`;
+    const name = job.name || jobNameOf(request.parent, request.jobId);
     this.observe(job);
     return name;
   }

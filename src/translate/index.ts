@@ -1,6 +1,6 @@
 // The pure translation core: Drmaa2Job spec -> Batch CreateJobRequest(s); Batch Job -> DRMAA2 state and
 // JobInfo. No I/O, no clock (time comes in), no SDK. Bad input becomes path-qualified errors, never a throw.
-import type { CreateJobRequest } from '../api/batch.js';
+import { jobNameOf, parentOf, type CreateJobRequest } from '../api/batch.js';
 import type { JobTemplate } from '../api/drmaa2.js';
 import type { Drmaa2JobSpec } from '../api/drmaa2job.js';
 import { batchJobId as idOf, legacyBatchJobId, type Owner } from './jobId.js';
@@ -114,7 +114,7 @@ export function batchJobNames(
   ctx: { project: string; location: string; owner: Owner },
   legacy = true,
 ): string[] {
-  const parent = `projects/${ctx.project}/locations/${ctx.location}`;
+  const parent = parentOf(ctx.project, ctx.location);
   const template = spec.jobTemplate;
   const elements: (number | undefined)[] = [];
   if (spec.array && isPerElement(spec)) {
@@ -130,7 +130,7 @@ export function batchJobNames(
     const old = legacy ? legacyBatchJobId(template, element) : undefined;
     if (old) ids.add(old);
   }
-  return [...ids].map((id) => `${parent}/jobs/${id}`);
+  return [...ids].map((id) => jobNameOf(parent, id));
 }
 
 /** Deletion never looks for more element jobs than an admitted spec can have had. */

@@ -1,6 +1,6 @@
 // One DRMAA2 JobTemplate -> one Batch CreateJobRequest (spec/seed-behavior.md §2), with the original
 // library's faults fixed and the project's departures (safe containers, deterministic IDs).
-import type { CreateJobRequest, Environment, TaskGroup } from '../api/batch.js';
+import { parentOf, type CreateJobRequest, type Environment, type TaskGroup } from '../api/batch.js';
 import { CATEGORY_SCRIPT, CATEGORY_SCRIPT_PATH, type JobTemplate } from '../api/drmaa2.js';
 import { instanceOf } from './allocation.js';
 import { computeOf } from './compute.js';
@@ -173,7 +173,7 @@ export function buildRequest(
   const instance = instanceOf(machine!, template, ext, path, errors, warnings);
   if (errors.length > before) return undefined;
   const request: CreateJobRequest = {
-    parent: `projects/${ctx.project}/locations/${ctx.location}`,
+    parent: parentOf(ctx.project, ctx.location),
     jobId,
     ...(ctx.owner ? { requestId: requestIdFor(ctx.owner.uid, jobId) } : {}),
     job: {
