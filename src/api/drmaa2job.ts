@@ -8,7 +8,6 @@ export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 export const KIND = 'Drmaa2Job';
 export const PLURAL = 'drmaa2jobs';
-export const SHORT_NAME = 'd2job';
 
 /** The finalizer the controller puts on every resource before it submits a Batch job. */
 export const FINALIZER = 'drmaa2.io/batch-job';
@@ -89,12 +88,28 @@ export interface Condition {
 
 export type ConditionType = 'Synced' | 'Submitted' | 'Running' | 'Complete' | 'Failed' | 'Finished';
 
-export type SubState = BatchJobState | 'PENDING_SUBMISSION' | 'HELD' | 'INVALID_SPEC' | '';
+/** The Batch job's state name, or one the controller writes when no Batch state applies:
+ * - PENDING_SUBMISSION: not submitted yet (waiting for startTime, or about to be created);
+ * - HELD: spec.hold is true, nothing submitted (DRMAA2 QueuedHeld);
+ * - INVALID_SPEC, JOB_NAME_CONFLICT, BATCH_REJECTED, TERMINATED: Failed without a Batch job (the spec cannot
+ *   be translated; the ID belongs to another resource; Batch refused the create; terminated before submission);
+ * - BATCH_JOB_LOST: the Batch job disappeared before it finished;
+ * - BATCH_JOB_NOT_OWNED: the job the status named is another resource's, and this one has none to follow. */
+export type SubState =
+  | BatchJobState
+  | 'PENDING_SUBMISSION'
+  | 'HELD'
+  | 'INVALID_SPEC'
+  | 'JOB_NAME_CONFLICT'
+  | 'BATCH_REJECTED'
+  | 'BATCH_JOB_LOST'
+  | 'TERMINATED'
+  | 'BATCH_JOB_NOT_OWNED';
 
 export interface Drmaa2JobStatus {
   observedGeneration?: number;
   state?: JobState;
-  subState?: SubState | string;
+  subState?: SubState;
   batchJob?: BatchJobRef;
   tasks?: TaskCounts;
   array?: ArrayStatus;

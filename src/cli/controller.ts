@@ -1,7 +1,8 @@
 // `drmaa2-batch controller`: wires the adapters into the controller and runs it until SIGTERM or SIGINT.
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { pino, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import { pino, type Logger, type LoggerOptions } from 'pino';
 import { createBatchJobs } from '../adapters/batch/index.js';
 import { parentOf } from '../api/batch.js';
 import { createKubeAdapters } from '../adapters/kube/index.js';
@@ -16,12 +17,33 @@ import { createReconciler } from '../controller/reconcile.js';
 import { Runner } from '../controller/runner.js';
 import { systemClock } from '../controller/systemClock.js';
 
-/** JSON lines for machines; readable lines only when a person watches a terminal. */
-export function createLogger(level: string): Logger {
-  if (process.stdout.isTTY) {
-    return pino({ level, transport: { target: 'pino-pretty', options: { colorize: true } } });
+export interface LoggerEnvironment {
+  /** Whether a person watches the output (stdout is a terminal). */
+  isTTY: boolean;
+  /** Resolves a module the way pino's transport will; throws when it is not installed. */
+  resolve: (specifier: string) => string;
+}
+
+const here = createRequire(import.meta.url);
+
+/** pino's options: JSON lines for machines; readable lines when a person watches a terminal and
+ * pino-pretty is installed. It is a development dependency, absent from the image, where a terminal
+ * (`docker run -it`) must still get a working controller, with JSON lines. */
+export function loggerOptions(
+  level: string,
+  env: LoggerEnvironment = { isTTY: process.stdout.isTTY === true, resolve: (s) => here.resolve(s) },
+): LoggerOptions {
+  if (!env.isTTY) return { level };
+  try {
+    env.resolve('pino-pretty');
+  } catch {
+    return { level };
   }
-  return pino({ level });
+  return { level, transport: { target: 'pino-pretty', options: { colorize: true } } };
+}
+
+export function createLogger(level: string, env?: LoggerEnvironment): Logger {
+  return pino(loggerOptions(level, env));
 }
 
 export interface RunningController {

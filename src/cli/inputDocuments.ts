@@ -1,7 +1,7 @@
 // Reading what `translate` is given: a YAML (or JSON) stream of Drmaa2Job manifests, bare Drmaa2Job specs
 // or bare DRMAA2 JobTemplates. Documents are split before parsing so that one broken document does not hide
 // the others.
-import { createHash } from 'node:crypto';
+import { nameBasedUuid } from '../translate/uuid.js';
 import { load } from 'js-yaml';
 import type { Drmaa2JobSpec } from '../api/drmaa2job.js';
 import { API_VERSION, KIND } from '../api/drmaa2job.js';
@@ -61,15 +61,7 @@ export function splitDocuments(text: string): string[] {
 
 /** A stable UUID (name-based, version 5 layout) standing in for metadata.uid, so output is deterministic. */
 export function placeholderUid(namespace: string, name: string): string {
-  const hex = createHash('sha1')
-    .update(`drmaa2.io/${namespace}/${name}`)
-    .digest('hex')
-    .slice(0, 32)
-    .split('');
-  hex[12] = '5';
-  hex[16] = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
-  const h = hex.join('');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  return nameBasedUuid(`drmaa2.io/${namespace}/${name}`);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

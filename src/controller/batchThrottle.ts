@@ -1,9 +1,10 @@
 // Keeps the controller inside Batch's per-region quota (mutations and reads per minute, counted over a
 // sliding minute). Each kind of call draws from a token bucket whose rate starts at the configured ceiling.
 // A RESOURCE_EXHAUSTED answer means someone (this controller or another client of the project) used the
-// quota up: the bucket's rate drops to what actually got through in the last minute, and calls of that kind
-// pause for a jittered, doubling cool-down. Each minute without another such answer raises the rate by half, up to
-// the ceiling again. The error itself still reaches the caller, so the resource shows why it waits.
+// quota up: the bucket's rate drops to 90% of what got through in the last minute (a margin below the share
+// other clients leave), and calls of that kind pause for a jittered cool-down that doubles from 1 s up to 60 s.
+// Each minute without another such answer raises the rate by half, up to the ceiling again. The error itself
+// still reaches the caller, so the resource shows why it waits.
 //
 // Written here rather than taken from a library: the limiters on npm count their own calls only, while a
 // quota shared with other clients has to be learned from the server's answers.

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { ACTIVE_JOB_STATES, isActiveJob, type Job } from '../api/batch.js';
 import { LABEL_NAME, LABEL_NAMESPACE, LABEL_SESSION } from '../api/drmaa2job.js';
-import type { BatchJobs } from '../ports/batchJobs.js';
+import { listAllJobs, type BatchJobs } from '../ports/batchJobs.js';
 import type { Clock } from '../ports/clock.js';
 import { MAX_JOBINFO_TEMPLATE } from '../translate/limits.js';
 
@@ -140,21 +140,12 @@ export class SessionPoller implements JobCache {
   }
 
   private async listAll(): Promise<{ jobs: Job[]; pages: number }> {
-    const jobs: Job[] = [];
-    let pages = 0;
-    let pageToken: string | undefined;
-    do {
-      const page = await this.opts.batch.listJobs({
-        parent: this.opts.parent,
-        filter: this.opts.filter ?? activeJobsFilter(this.opts.session),
-        pageSize: this.opts.pageSize ?? 500,
-        ...(pageToken ? { pageToken } : {}),
-      });
-      pages++;
-      for (const job of page.jobs) if (job.name) jobs.push(job);
-      pageToken = page.nextPageToken || undefined;
-    } while (pageToken);
-    return { jobs, pages };
+    const listed = await listAllJobs(this.opts.batch, {
+      parent: this.opts.parent,
+      filter: this.opts.filter ?? activeJobsFilter(this.opts.session),
+      ...(this.opts.pageSize ? { pageSize: this.opts.pageSize } : {}),
+    });
+    return { jobs: listed.jobs.filter((job) => job.name), pages: listed.pages };
   }
 
   /** Polls every interval until stop(); a failed poll is logged and retried at the next interval. */

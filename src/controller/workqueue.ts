@@ -174,10 +174,6 @@ export class WorkQueue {
     return this.queued.size;
   }
 
-  inFlight(): number {
-    return this.processing.size;
-  }
-
   /** Stops handing out keys; pending delayed adds are dropped; waiting getters receive undefined. */
   shutDown(): void {
     this.shuttingDown = true;

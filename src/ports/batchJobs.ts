@@ -31,3 +31,28 @@ export interface BatchJobs {
   /** All tasks of the job's task group (all pages). `group` defaults to `group0`. */
   listTasks(jobName: string, group?: string): Promise<Task[]>;
 }
+
+/** Jobs per ListJobs page. Every page asks for the same size: Batch has refused a later page whose size
+ * differs from the size its page token was made with. */
+export const LIST_PAGE_SIZE = 500;
+
+/** Every job a query lists, page after page, and how many pages (calls) that took. */
+export async function listAllJobs(
+  batch: Pick<BatchJobs, 'listJobs'>,
+  query: Omit<ListJobsQuery, 'pageToken'>,
+): Promise<{ jobs: Job[]; pages: number }> {
+  const jobs: Job[] = [];
+  let pages = 0;
+  let pageToken: string | undefined;
+  do {
+    const page = await batch.listJobs({
+      ...query,
+      pageSize: query.pageSize ?? LIST_PAGE_SIZE,
+      ...(pageToken ? { pageToken } : {}),
+    });
+    pages++;
+    jobs.push(...page.jobs);
+    pageToken = page.nextPageToken || undefined;
+  } while (pageToken);
+  return { jobs, pages };
+}

@@ -13,14 +13,6 @@ export type BatchErrorKind =
   | 'Internal'
   | 'Unknown';
 
-const RETRYABLE: ReadonlySet<BatchErrorKind> = new Set([
-  'ResourceExhausted',
-  'Unavailable',
-  'DeadlineExceeded',
-  'Internal',
-  'Unknown',
-]);
-
 /** An error from the Batch API (or the storage API), classified. */
 export class BatchError extends Error {
   readonly kind: BatchErrorKind;
@@ -32,10 +24,6 @@ export class BatchError extends Error {
     this.name = 'BatchError';
     this.kind = kind;
     this.code = code;
-  }
-
-  get retryable(): boolean {
-    return RETRYABLE.has(this.kind);
   }
 }
 

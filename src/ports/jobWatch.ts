@@ -10,6 +10,4 @@ export interface JobWatch {
   hasSynced(): boolean;
   keys(): string[];
   get(namespace: string, name: string): Drmaa2Job | undefined;
-  /** When the watch last delivered anything or was (re)started (ms since epoch), for liveness. */
-  lastSeen(): number;
 }

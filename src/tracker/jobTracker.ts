@@ -6,7 +6,7 @@ import type { JobInfo, JobState, JobTemplate, JobControlAction } from '../api/dr
 import { CATEGORY_SCRIPT, CATEGORY_SCRIPT_PATH, TERMINAL_STATES } from '../api/drmaa2.js';
 import type { Drmaa2JobSpec } from '../api/drmaa2job.js';
 import { LABEL_SESSION } from '../api/drmaa2job.js';
-import type { BatchJobs } from '../ports/batchJobs.js';
+import { listAllJobs, type BatchJobs } from '../ports/batchJobs.js';
 import type { Buckets } from '../ports/buckets.js';
 import type { Clock } from '../ports/clock.js';
 import { isBatchError } from '../ports/errors.js';
@@ -176,19 +176,8 @@ export class JobTracker {
   /** The names of this session's jobs (Batch jobs labelled with the session, and held ones). */
   async listJobs(): Promise<string[]> {
     const filter = `labels.${LABEL_SESSION}="${this.session}"`;
-    const names: string[] = [];
-    let pageToken: string | undefined;
-    do {
-      const page = await this.batch.listJobs({
-        parent: this.parent,
-        filter,
-        ...(pageToken ? { pageToken } : {}),
-      });
-      for (const job of page.jobs) {
-        if (job.name && this.inSession(job)) names.push(job.name);
-      }
-      pageToken = page.nextPageToken || undefined;
-    } while (pageToken);
+    const { jobs } = await listAllJobs(this.batch, { parent: this.parent, filter });
+    const names = jobs.filter((job) => job.name && this.inSession(job)).map((job) => job.name!);
     return [...names, ...this.held.names()];
   }
 

@@ -8,6 +8,7 @@
 // `jobName` is the ID itself, as in the original library.
 import { createHash } from 'node:crypto';
 import type { JobTemplate } from '../api/drmaa2.js';
+import { nameBasedUuid } from './uuid.js';
 
 export const JOB_ID_RULE = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -65,11 +66,7 @@ export function legacyBatchJobId(template: JobTemplate, elementIndex?: number): 
   return elementIndex === undefined ? template.jobName : withSuffix(template.jobName, String(elementIndex));
 }
 
-/** A name-based (version 5 style) UUID of the owner's UID and the job ID: stable across retries. */
+/** The create's request ID, from the owner's UID and the job ID: stable across retries. */
 export function requestIdFor(ownerUid: string, jobId: string): string {
-  const bytes = createHash('sha1').update(`drmaa2.io/request:${ownerUid}/${jobId}`).digest().subarray(0, 16);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return nameBasedUuid(`drmaa2.io/request:${ownerUid}/${jobId}`);
 }

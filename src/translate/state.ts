@@ -1,5 +1,5 @@
 // Batch job state -> DRMAA2 state (DESIGN §4), task counts, and per-index array results.
-import type { Job, Task } from '../api/batch.js';
+import type { BatchJobState, Job, Task } from '../api/batch.js';
 import type { JobState } from '../api/drmaa2.js';
 import type { TaskCounts } from '../api/drmaa2job.js';
 
@@ -13,7 +13,7 @@ const STATE: Record<string, JobState> = {
   CANCELLED: 'Failed',
 };
 
-export function jobStateOf(job: Job, lastKnown?: JobState): { state: JobState; subState: string } {
+export function jobStateOf(job: Job, lastKnown?: JobState): { state: JobState; subState: BatchJobState } {
   const batchState = job.status?.state ?? 'STATE_UNSPECIFIED';
   if (batchState === 'DELETION_IN_PROGRESS')
     return { state: lastKnown ?? 'Undetermined', subState: batchState };

@@ -9,6 +9,7 @@ import type {
   Condition,
   Drmaa2Job,
   Drmaa2JobStatus,
+  SubState,
   TaskCounts,
 } from '../api/drmaa2job.js';
 import { metaTime, setCondition, type ConditionUpdate, type Reason, type SyncProblem } from './conditions.js';
@@ -23,20 +24,6 @@ import {
   taskCountsOf,
   type SpecError,
 } from './index.js';
-
-/** subState values the controller writes itself, when no Batch state applies (DESIGN §4). Every other
- * subState is the Batch job's state name. */
-export const CONTROLLER_SUB_STATES = {
-  PENDING_SUBMISSION: 'Not submitted yet: waiting for spec.jobTemplate.startTime, or about to be created.',
-  HELD: 'spec.hold is true: not submitted (DRMAA2 QueuedHeld).',
-  INVALID_SPEC: 'The spec cannot be translated: Failed without a Batch job.',
-  JOB_NAME_CONFLICT: 'The Batch job ID belongs to another resource: Failed without a Batch job.',
-  BATCH_REJECTED: 'Batch rejected the create request: Failed without a Batch job.',
-  BATCH_JOB_LOST: 'The Batch job disappeared before it finished: Failed.',
-  TERMINATED: 'spec.terminate was set before submission: Failed without a Batch job.',
-  BATCH_JOB_NOT_OWNED:
-    "A Batch job the status named is not this resource's: Failed, and that job is left alone.",
-} as const;
 
 /** How a native array or the per-element fallback maps Batch tasks/jobs to DRMAA2 array indexes. */
 export interface ArrayLayout {
@@ -90,7 +77,7 @@ export function isTerminal(state: JobState | undefined): boolean {
 
 interface Outcome {
   state: JobState;
-  subState: string;
+  subState: SubState;
   updates: ConditionUpdate[];
   fields: Partial<Drmaa2JobStatus>;
   /** Drop what earlier passes recorded (Batch job, tasks, JobInfo, array): it may be someone else's. */
@@ -113,7 +100,7 @@ function ended(failedReason: Reason<'Failed'>, message: string): ConditionUpdate
 
 function notSubmitted(
   state: JobState,
-  subState: string,
+  subState: SubState,
   reason: Reason<'Submitted'>,
   message: string,
 ): Outcome {
@@ -131,7 +118,7 @@ function notSubmitted(
 
 /** Failed before any Batch job existed: Submitted=False and Failed=True share the reason. */
 function failedUnsubmitted(
-  subState: string,
+  subState: SubState,
   reason: 'InvalidSpec' | 'JobNameConflict' | 'BatchRejected' | 'Terminated' | 'BatchJobNotOwned',
   message: string,
 ): Outcome {
