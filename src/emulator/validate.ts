@@ -1,4 +1,5 @@
-// What the real Batch API rejects at CreateJob, with its status codes (spec/batch-api.md §1, §2, §5).
+// What the real Batch API rejects at CreateJob, with the status codes it answers (job-ID and label rules,
+// task-group counts, barriers, request IDs).
 import type { Job, Runnable, TaskGroup } from '../api/batch.js';
 import { invalid } from './apiError.js';
 

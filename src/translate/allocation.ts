@@ -1,6 +1,7 @@
-// candidateMachines[0] -> the Batch allocation policy's one instance (spec/seed-behavior.md §2.6). An
-// instance template carries its own machine settings, so the template's spot, accelerator, CPU platform and
-// reservation fields cannot apply to it: they are reported instead of silently dropped.
+// candidateMachines[0] -> the Batch allocation policy's one instance: a machine type becomes an instance
+// policy, `template:<name>` an instance template; further entries are ignored. An instance template carries
+// its own machine settings, so the template's spot, accelerator, CPU platform and reservation fields cannot
+// apply to it: they are reported instead of silently dropped.
 import type { InstancePolicyOrTemplate } from '../api/batch.js';
 import type { JobTemplate } from '../api/drmaa2.js';
 import type { Extensions } from './extensions.js';

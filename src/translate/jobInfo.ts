@@ -1,5 +1,6 @@
-// Batch Job -> DRMAA2 JobInfo (spec/seed-behavior.md §3.2), with exit codes and times from Batch's
-// structured status data where it has them.
+// Batch Job -> DRMAA2 JobInfo, with the fields the original library filled (id, times, wallclock, slots,
+// machines, the accounting annotation, the uid and template extensions), but exit codes and times from
+// Batch's structured status data where it has them (docs/state-model.md, JobInfo).
 import type { Job, StatusEvent, Task } from '../api/batch.js';
 import type { JobInfo, JobState, JobTemplate } from '../api/drmaa2.js';
 import { LABEL_JOB_NAME } from '../api/drmaa2job.js';

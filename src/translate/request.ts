@@ -1,5 +1,6 @@
-// One DRMAA2 JobTemplate -> one Batch CreateJobRequest (spec/seed-behavior.md §2), with the original
-// library's faults fixed and the project's departures (safe containers, deterministic IDs).
+// One DRMAA2 JobTemplate -> one Batch CreateJobRequest, field by field as the original Go library built it
+// (so templates written for it run the same), with that library's faults fixed and the project's departures:
+// safe containers, deterministic IDs, native arrays (see docs/decisions.md).
 import { parentOf, type CreateJobRequest, type Environment, type TaskGroup } from '../api/batch.js';
 import { CATEGORY_SCRIPT, CATEGORY_SCRIPT_PATH, type JobTemplate } from '../api/drmaa2.js';
 import { instanceOf } from './allocation.js';
@@ -52,7 +53,8 @@ function base64(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64');
 }
 
-/** The rules of the original library (seed §2.1) plus Batch's own job ID and priority rules. */
+/** The checks the original library made (minSlots <= maxSlots, a jobCategory, a machine, errorPath equal to
+ * outputPath) plus Batch's own job ID and priority rules, each as an error naming its field. */
 function checkTemplate(template: JobTemplate, path: string, errors: SpecError[]): void {
   const maxSlots = template.maxSlots || 1;
   const minSlots = template.minSlots || 1;

@@ -1,6 +1,8 @@
-// The task's runnables (spec/seed-behavior.md §2.3–2.4): barriers iff every task runs at once, the
-// prolog always, the main runnable by job category, the epilog always run. Containers get host namespaces,
-// --privileged and the host's ssh keys only when the tasks span several nodes (MPI over ssh).
+// The task's runnables, in the original library's layout so that jobs written for it see the same order:
+// barriers iff every task runs at once (Batch allows barriers only when parallelism equals the task count),
+// the prolog always, the main runnable by job category, the epilog always run. Containers get host
+// namespaces, --privileged and the host's ssh keys only when the tasks span several nodes (MPI over ssh),
+// where the original gave them to every container (see docs/decisions.md, Safe containers by default).
 import type { Runnable } from '../api/batch.js';
 import { CATEGORY_SCRIPT, CATEGORY_SCRIPT_PATH, type JobTemplate } from '../api/drmaa2.js';
 import type { Extensions } from './extensions.js';

@@ -1,4 +1,7 @@
-// Batch job state -> DRMAA2 state (DESIGN §4), task counts, and per-index array results.
+// Batch job state -> DRMAA2 state, task counts, and per-index array results. The cancel states are mapped
+// (CANCELLATION_IN_PROGRESS is still Running, CANCELLED is Failed) and DELETION_IN_PROGRESS keeps the last
+// known state, since a deletion says nothing about how the job ran; the original library called it Running
+// (docs/state-model.md).
 import type { BatchJobState, Job, Task } from '../api/batch.js';
 import type { JobState } from '../api/drmaa2.js';
 import type { TaskCounts } from '../api/drmaa2job.js';

@@ -1,5 +1,6 @@
-// The Drmaa2Job informer, supervised. client-node's informer lists, caches and watches, but stops for good
-// on any watch error other than 410 (operator-notes A5): this restarts it after a jittered back-off and
+// The Drmaa2Job informer, supervised. client-node's informer lists, caches and watches, but stops for good on
+// any watch error other than 410 Gone or an idle timeout (a non-200 answer, a reset stream, a failed list),
+// and a restart does not replay the objects it already has: this restarts it after a jittered back-off and
 // then re-enqueues every cached key, and re-enqueues everything periodically (full resync).
 import {
   makeInformer,
