@@ -1,5 +1,6 @@
-// The controller's configuration: flags, each with an environment variable twin (the README's Configuration table). Parsing is
-// pure so that every rule is tested; a missing project or location is a start-up error, not a crash later.
+// The controller's configuration: flags, each with an environment variable twin (the README's Configuration
+// table). Parsing is pure so that every rule is tested; a missing project or location is a start-up error,
+// not a crash later.
 import { parseGoDuration } from '../translate/index.js';
 
 export interface ControllerConfig {
