@@ -1,6 +1,7 @@
-// Lint rules, including the project's import rule (DESIGN §2): translate/ imports only api/; controller/ and
-// tracker/ import translate/, api/ and ports/, never an adapter or an SDK; adapters implement ports/; only
-// main.ts and cli/ wire adapters in.
+// Lint rules, including the project's import rule (docs/architecture.md): translate/ imports only api/;
+// controller/ and tracker/ import translate/, api/ and ports/, never an adapter or an SDK; adapters implement
+// ports/; only main.ts and cli/ wire adapters in. Promises are checked with type information: a promise nobody
+// awaits or handles, or one passed where a plain callback is expected, loses its errors.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -19,6 +20,14 @@ export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'bench-results/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
   {
     languageOptions: {
       globals: {

@@ -1,6 +1,6 @@
 // `drmaa2-batch controller`: wires the adapters into the controller and runs it until SIGTERM or SIGINT.
 import { hostname } from 'node:os';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { createRequire } from 'node:module';
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import { createBatchJobs } from '../adapters/batch/index.js';
@@ -9,6 +9,7 @@ import { createKubeAdapters } from '../adapters/kube/index.js';
 import { createBuckets } from '../adapters/storage/index.js';
 import { ThrottledBatchJobs } from '../controller/batchThrottle.js';
 import { parseConfig, type ControllerConfig, type ControllerFlags } from '../controller/config.js';
+import { FLAGS, helpOf, type FlagSpec } from '../controller/flags.js';
 import { startHttpServer } from '../controller/health.js';
 import { LeaderElector } from '../controller/leaderElector.js';
 import { createMetrics } from '../controller/metrics.js';
@@ -183,47 +184,24 @@ async function runCommand(flags: ControllerFlags): Promise<void> {
   process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
+/** A commander option from the flags table: its twin read by commander itself (.env), its choices. */
+function optionOf(spec: FlagSpec): Option {
+  const option = new Option(`--${spec.flag}${spec.value ? ` ${spec.value}` : ''}`, helpOf(spec));
+  // commander turns any value of a switch's twin into true, even "false": parseConfig reads those itself.
+  if (spec.env && spec.value) option.env(spec.env);
+  if (spec.default !== undefined) option.default(spec.default);
+  if (spec.choices) option.choices(spec.choices);
+  return option;
+}
+
 export function registerController(program: Command): void {
-  program
+  const command = program
     .command('controller')
-    .description('Reconcile Drmaa2Job resources into Google Batch jobs')
-    .option('--project <id>', 'Google Cloud project of the Batch jobs [DRMAA2_PROJECT]')
-    .option('--location <region>', 'Batch region, e.g. us-central1 [DRMAA2_LOCATION]')
-    .option('--session <name>', 'DRMAA2 session: the drmaa2session label of every Batch job [DRMAA2_SESSION]')
-    .option('--namespace <ns>', 'watch one namespace (default: all) [DRMAA2_NAMESPACE]')
-    .option(
-      '--selector <labels>',
-      'only Drmaa2Jobs with these labels, e.g. shard=a (one shard of several controllers) [DRMAA2_SELECTOR]',
-    )
-    .option(
-      '--poll-interval <duration>',
-      'how often the Batch jobs are listed, e.g. 10s [DRMAA2_POLL_INTERVAL]',
-    )
-    .option('--concurrency <n>', 'parallel reconciles [DRMAA2_CONCURRENCY]')
-    .option('--leader-elect', 'leader election on a Lease, for more than one replica [DRMAA2_LEADER_ELECT]')
-    .option('--lease-namespace <ns>', 'namespace of the leader election Lease [DRMAA2_LEASE_NAMESPACE]')
-    .option('--lease-name <name>', 'name of the Lease; one per shard [DRMAA2_LEASE_NAME]')
-    .option('--lease-duration <duration>', 'how long a lease lasts unrenewed [DRMAA2_LEASE_DURATION]')
-    .option(
-      '--renew-deadline <duration>',
-      'a leader that cannot renew within this stops [DRMAA2_RENEW_DEADLINE]',
-    )
-    .option('--retry-period <duration>', 'how often leader election tries [DRMAA2_RETRY_PERIOD]')
-    .option(
-      '--batch-mutations-per-minute <n>',
-      'ceiling on Batch creates, cancels and deletes per minute (quota: 6000) [DRMAA2_BATCH_MUTATIONS_PER_MINUTE]',
-    )
-    .option(
-      '--batch-reads-per-minute <n>',
-      'ceiling on Batch gets and lists per minute (quota: 15000) [DRMAA2_BATCH_READS_PER_MINUTE]',
-    )
-    .option('--metrics-addr <addr>', 'address of /metrics, e.g. :8080 [DRMAA2_METRICS_ADDR]')
-    .option('--health-addr <addr>', 'address of /healthz and /readyz, e.g. :8081 [DRMAA2_HEALTH_ADDR]')
-    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent [DRMAA2_LOG_LEVEL]')
-    .option(
-      '--kubeconfig <path>',
-      'kubeconfig file (default: in-cluster, else $KUBECONFIG or ~/.kube/config)',
-    )
+    .description('Reconcile Drmaa2Job resources into Google Batch jobs');
+  for (const spec of FLAGS) command.addOption(optionOf(spec));
+  command
+    // A value commander refuses (a choice) is a start-up error like any other: exit code 2.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .addHelpText(
       'after',
       '\nBATCH_EMULATOR_HOST points the Batch client at an emulator, STORAGE_EMULATOR_HOST the storage client.',

@@ -12,6 +12,7 @@ import type { CreateJobRequest, Job, Task } from '../api/batch.js';
 import type { BatchJobs, JobPage, ListJobsQuery } from '../ports/batchJobs.js';
 import type { Clock } from '../ports/clock.js';
 import { isBatchError } from '../ports/errors.js';
+import { backoffDelay } from '../translate/backoff.js';
 
 export type QuotaKind = 'mutation' | 'read';
 
@@ -25,8 +26,8 @@ export interface BatchThrottleOptions {
 }
 
 const MINUTE_MS = 60_000;
-const FIRST_COOL_DOWN_MS = 1_000;
-const MAX_COOL_DOWN_MS = 60_000;
+/** The pause after RESOURCE_EXHAUSTED: 1 s doubling up to 60 s, at random between half of it and all. */
+const COOL_DOWN = { initialMs: 1_000, maxMs: 60_000, spread: [0.5, 1] } as const;
 /** What got through last minute, less a margin: the quota is a sliding window and other clients share it. */
 const LEARNED_SHARE = 0.9;
 
@@ -36,7 +37,8 @@ export class QuotaBucket {
   private tokens: number;
   private refilledAt: number;
   private pausedUntil = 0;
-  private coolDownMs = FIRST_COOL_DOWN_MS;
+  /** RESOURCE_EXHAUSTED answers since the last call that went through. */
+  private exhaustions = 0;
   private lastExhausted = -Infinity;
   private raisedAt = -Infinity;
   /** Times of calls that got through (not refused for quota), for the learned rate. */
@@ -107,15 +109,15 @@ export class QuotaBucket {
     if (!isBatchError(err, 'ResourceExhausted')) {
       this.accepted.push(now);
       this.forgetBefore(now - MINUTE_MS);
-      if (err === undefined) this.coolDownMs = FIRST_COOL_DOWN_MS;
+      if (err === undefined) this.exhaustions = 0;
       return;
     }
     this.forgetBefore(now - MINUTE_MS);
     this.lastExhausted = now;
     const learned = Math.max(1, Math.floor(this.accepted.length * LEARNED_SHARE));
-    const wait = Math.round(this.coolDownMs * (0.5 + this.random() / 2));
+    const wait = Math.round(backoffDelay(this.exhaustions, COOL_DOWN, this.random));
     this.pausedUntil = Math.max(this.pausedUntil, now + wait);
-    this.coolDownMs = Math.min(MAX_COOL_DOWN_MS, this.coolDownMs * 2);
+    this.exhaustions++;
     this.setRate(Math.min(this.perMinute, learned), wait);
   }
 

@@ -47,6 +47,9 @@ export function activeJobsFilter(session: string): string {
   return `labels.${LABEL_SESSION}="${session}" AND (${states})`;
 }
 
+/** Jobs per page of the session poll: at 10,000 active jobs still fewer than 0.01 reads per job and poll. */
+const POLL_PAGE_SIZE = 100;
+
 /** The resource a Batch job belongs to, from the labels the controller gave it. */
 export function keyOfJob(job: Job): string | undefined {
   const namespace = job.labels?.[LABEL_NAMESPACE];
@@ -140,12 +143,17 @@ export class SessionPoller implements JobCache {
   }
 
   private async listAll(): Promise<{ jobs: Job[]; pages: number }> {
-    const listed = await listAllJobs(this.opts.batch, {
-      parent: this.opts.parent,
-      filter: this.opts.filter ?? activeJobsFilter(this.opts.session),
-      ...(this.opts.pageSize ? { pageSize: this.opts.pageSize } : {}),
-    });
-    return { jobs: listed.jobs.filter((job) => job.name), pages: listed.pages };
+    // Each listed job carries its whole definition (up to Batch's 1 MB); only its slim form is kept, page by
+    // page, and pages are smaller than Batch's default so that one page of large jobs fits the heap.
+    return listAllJobs(
+      this.opts.batch,
+      {
+        parent: this.opts.parent,
+        filter: this.opts.filter ?? activeJobsFilter(this.opts.session),
+        pageSize: this.opts.pageSize ?? POLL_PAGE_SIZE,
+      },
+      (job) => (job.name ? retained(job) : undefined),
+    );
   }
 
   /** Polls every interval until stop(); a failed poll is logged and retried at the next interval. */

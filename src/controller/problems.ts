@@ -29,6 +29,3 @@ export function syncProblemOf(err: unknown): SyncProblem | undefined {
   }
   return undefined;
 }
-
-// Until every caller imports the contract from its own module.
-export { TerminalError } from './reconcileContract.js';

@@ -512,8 +512,3 @@ function sameCounts(a: ReturnType<typeof taskCountsOf>, b: Drmaa2JobStatus['task
     a.failed === b.failed
   );
 }
-
-// Until every caller imports the contract and the cache's type from their own modules.
-export { TerminalError } from './reconcileContract.js';
-export type { Reconcile, ReconcileResult } from './reconcileContract.js';
-export type { JobCache } from './poller.js';

@@ -192,6 +192,3 @@ export class Runner {
     this.opts.watch.stop();
   }
 }
-
-// Until every caller imports the contract from its own module.
-export type { Reconcile, ReconcileResult } from './reconcileContract.js';

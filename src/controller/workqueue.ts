@@ -4,6 +4,7 @@
 // Keys added as urgent (something already submitted changed: its Batch job ended, its spec, its deletion) go
 // before the others, so that a burst of new resources does not hold back what users wait to see; every
 // few urgent keys one other goes too, so neither kind can starve.
+import { backoffDelay } from '../translate/backoff.js';
 import type { Clock } from '../ports/clock.js';
 
 /** The longest a key waits before it is looked at again, whatever was asked. */
@@ -124,8 +125,13 @@ export class WorkQueue {
   /** The back-off the next addRateLimited of this key waits. */
   backoff(key: string): number {
     const failures = this.failuresByKey.get(key) ?? 0;
-    const base = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** failures);
-    return Math.min(this.maxDelayMs, base + base * this.jitter * this.random());
+    const spread = [1, 1 + this.jitter] as const;
+    const delay = backoffDelay(
+      failures,
+      { initialMs: this.baseDelayMs, maxMs: this.maxDelayMs, spread },
+      this.random,
+    );
+    return Math.min(this.maxDelayMs, delay);
   }
 
   addRateLimited(key: string): number {

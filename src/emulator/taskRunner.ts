@@ -3,6 +3,8 @@
 // ignoreExitStatus. Container images cannot be pulled here: by default a container's entrypoint and
 // commands run as a local process; in `simulate` mode they succeed without running.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Runnable } from '../api/batch.js';
 import type { Barriers } from './barriers.js';
 
@@ -31,8 +33,19 @@ export interface AttemptResult {
   notes: string[];
 }
 
-function commandOf(runnable: Runnable, attempt: TaskAttempt, notes: string[]): string[] | undefined {
-  if (runnable.script?.text !== undefined) return ['/bin/sh', '-c', runnable.script.text];
+function commandOf(
+  runnable: Runnable,
+  position: number,
+  attempt: TaskAttempt,
+  notes: string[],
+): string[] | undefined {
+  // Batch's agent writes a script's text to a file and runs that file: a long script is no command-line
+  // argument (one of over 128 KiB could not even be passed to a process).
+  if (runnable.script?.text !== undefined) {
+    const file = join(attempt.workDir, `runnable-${position}.sh`);
+    writeFileSync(file, runnable.script.text);
+    return ['/bin/sh', file];
+  }
   if (runnable.script?.path !== undefined) return ['/bin/sh', runnable.script.path];
   const container = runnable.container;
   if (!container) return undefined;
@@ -115,7 +128,7 @@ export async function runTaskAttempt(attempt: TaskAttempt): Promise<AttemptResul
         continue;
       }
       const env = { ...attempt.env, ...(runnable.environment?.variables ?? {}) };
-      const argv = commandOf(runnable, attempt, notes);
+      const argv = commandOf(runnable, position, attempt, notes);
       if (!argv) {
         await new Promise((resolve) => setTimeout(resolve, attempt.simulateMs));
         continue;

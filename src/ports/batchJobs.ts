@@ -40,6 +40,8 @@ export const LIST_PAGE_SIZE = 500;
 export async function listAllJobs(
   batch: Pick<BatchJobs, 'listJobs'>,
   query: Omit<ListJobsQuery, 'pageToken'>,
+  /** Applied to each page's jobs as it arrives, so a long list never holds every page whole. */
+  keep: (job: Job) => Job | undefined = (job) => job,
 ): Promise<{ jobs: Job[]; pages: number }> {
   const jobs: Job[] = [];
   let pages = 0;
@@ -51,7 +53,10 @@ export async function listAllJobs(
       ...(pageToken ? { pageToken } : {}),
     });
     pages++;
-    jobs.push(...page.jobs);
+    for (const job of page.jobs) {
+      const kept = keep(job);
+      if (kept) jobs.push(kept);
+    }
     pageToken = page.nextPageToken || undefined;
   } while (pageToken);
   return { jobs, pages };

@@ -1,6 +1,7 @@
 // Polling with exponential back-off in the injected clock's time: 1 s, 2 s, 4 s, ... capped at 30 s, so a
 // waiting caller costs Batch at most a few reads a minute, never ten a second.
 import type { Clock } from '../ports/clock.js';
+import { backoffDelay } from '../translate/backoff.js';
 import { TimeoutError } from './errors.js';
 
 export interface BackoffOptions {
@@ -30,12 +31,10 @@ export async function pollUntil<T>(spec: PollSpec<T>): Promise<T> {
   const deadline = clock.now().getTime() + spec.timeoutMs;
   let last: T | undefined = await spec.poll();
   if (spec.done(last)) return last;
-  let delay = backoff.initialMs;
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     const remaining = deadline - clock.now().getTime();
     if (remaining <= 0) throw new TimeoutError(`timeout while waiting: ${spec.describe(last)}`);
-    await clock.sleep(Math.min(delay, remaining), spec.signal);
-    delay = Math.min(delay * 2, backoff.maxMs);
+    await clock.sleep(Math.min(backoffDelay(attempt, backoff), remaining), spec.signal);
     try {
       last = await spec.poll();
     } catch (err) {

@@ -21,6 +21,11 @@ export const MAX_TEMPLATE_TEXT = 262_144;
  * status entry, so their number is bounded far below native arrays (one Batch job for all indexes). */
 export const MAX_ARRAY_ELEMENT_JOBS = 100;
 
+/** The template's copy in the job (DRMAA2_JOB_TEMPLATE, base64) is left out above this many characters:
+ * Linux refuses to start a process with one environment string over 128 KiB (E2BIG), so every runnable
+ * of the job, the Batch agent's own included, would fail before it ran. */
+export const MAX_TEMPLATE_COPY = 65_536;
+
 /** The template travels in JobInfo (extension jobtemplate_base64) only up to this many base64
  * characters: the resource's own spec holds it anyway, and every tracked job's copy costs memory. */
 export const MAX_JOBINFO_TEMPLATE = 8192;

@@ -8,6 +8,7 @@ import { computeOf } from './compute.js';
 import { parseExtensions } from './extensions.js';
 import { JOB_ID_RULE, batchJobId, requestIdFor, type Owner } from './jobId.js';
 import { jobLabels } from './labels.js';
+import { MAX_TEMPLATE_COPY } from './limits.js';
 import { runnables } from './runnables.js';
 import type { SpecError, Warning } from './specError.js';
 import { staging } from './staging.js';
@@ -147,11 +148,18 @@ export function buildRequest(
   const barriers = !native && minSlots === maxSlots;
   const multiNode = !native && minSlots === maxSlots && maxSlots > 1;
   const jobId = batchJobId(template, ctx, array.elementIndex);
+  const copy = base64(JSON.stringify(template));
   const variables: Record<string, string> = {
     ...(template.jobEnvironment ?? {}),
     ...(array.elementIndex !== undefined ? { TASK_ID: String(array.elementIndex) } : {}),
-    DRMAA2_JOB_TEMPLATE: base64(JSON.stringify(template)),
+    ...(copy.length <= MAX_TEMPLATE_COPY ? { DRMAA2_JOB_TEMPLATE: copy } : {}),
   };
+  if (copy.length > MAX_TEMPLATE_COPY) {
+    warnings.push({
+      path,
+      message: `the template is too large to travel with the job in DRMAA2_JOB_TEMPLATE (${copy.length} base64 characters, at most ${MAX_TEMPLATE_COPY}): JobInfo and the JobTracker cannot return it from Batch`,
+    });
+  }
   const environment: Environment = {
     variables,
     ...(ext.secretEnv ? { secretVariables: ext.secretEnv } : {}),

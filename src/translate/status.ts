@@ -65,8 +65,6 @@ export interface Observation {
   now: Date;
   /** A call failed in this pass; the controller retries with back-off. */
   syncProblem?: SyncProblem;
-  /** The Batch job was deleted after ttlSecondsAfterFinished; the status keeps its record. */
-  batchJobDeleted?: boolean;
 }
 
 const TERMINAL: ReadonlySet<JobState> = new Set(['Done', 'Failed']);
@@ -345,8 +343,8 @@ export function nextStatus(observation: Observation): Drmaa2JobStatus {
     ...(isTerminal(outcome.state) ? { finishedAt: previous.finishedAt ?? metaTime(now) } : {}),
     conditions,
   };
-  const deleted = observation.batchJobDeleted || previous.batchJob?.deleted;
-  if (deleted && status.batchJob) status.batchJob = { ...status.batchJob, deleted: true };
+  // The Batch job was deleted after ttlSecondsAfterFinished: the record says so from then on.
+  if (previous.batchJob?.deleted && status.batchJob) status.batchJob = { ...status.batchJob, deleted: true };
   return status;
 }
 

@@ -1,5 +1,5 @@
 // The Batch adapter through the real client against the project's Batch emulator.
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createBatchJobs, type ClosableBatchJobs } from '../../src/adapters/batch/index.js';
@@ -11,12 +11,12 @@ const parent = 'projects/it-project/locations/us-central1';
 let emulator: RunningEmulator;
 let batch: ClosableBatchJobs;
 
-before(async () => {
+beforeAll(async () => {
   emulator = await startEmulator({});
   batch = createBatchJobs({ emulatorHost: emulator.host, projectId: 'it-project', timeoutMs: 10_000 });
 });
 
-after(async () => {
+afterAll(async () => {
   await batch?.close();
   await emulator?.stop();
 });

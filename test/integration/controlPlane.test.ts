@@ -1,6 +1,6 @@
 // The test harness itself against the real peers: identities, what it applies from a deploy directory,
 // restarts that keep the data, and a stop() that leaves no process, port or file behind.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -10,11 +10,11 @@ import { startPeers, type Peers } from '../support/startPeers.js';
 const fixtures = fileURLToPath(new URL('fixtures/harness/', import.meta.url));
 let peers: Peers;
 
-before(async () => {
+beforeAll(async () => {
   peers = await startPeers({ crdDir: `${fixtures}crds`, deployDir: `${fixtures}deploy` });
 });
 
-after(async () => {
+afterAll(async () => {
   await peers?.stop();
 });
 
@@ -22,9 +22,11 @@ function parse<T>(stdout: string): T {
   return JSON.parse(stdout) as T;
 }
 
-test('the control plane is a real kube-apiserver of the pinned version, started in seconds', async (t) => {
+test('the control plane is a real kube-apiserver of the pinned version, started in seconds', async ({
+  annotate,
+}) => {
   const { controlPlane: cp } = peers;
-  t.diagnostic(`control plane start: ${JSON.stringify(cp.startup)}`);
+  await annotate(`control plane start: ${JSON.stringify(cp.startup)}`);
   const version = await cp.kubectl(['version', '-o', 'json']);
   assert.equal(version.code, 0, version.stderr);
   const { serverVersion } = parse<{ serverVersion: { gitVersion: string } }>(version.stdout);

@@ -1,7 +1,7 @@
 // The controller end to end: the real kube-apiserver (with the shipped CRD and RBAC; the controller runs
 // as its ServiceAccount), the Batch emulator through the real @google-cloud/batch client, fake-gcs-server
 // through @google-cloud/storage, and the real kubectl as a user would type it.
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -88,45 +88,94 @@ function batchJobsOf(uid: string) {
   return peers.emulator.jobs().filter((j) => j.labels?.['drmaa2-uid'] === uid);
 }
 
-before(async () => {
+beforeAll(async () => {
   peers = await startPeers();
   assert.equal((await kubectl(['create', 'namespace', NS])).code, 0);
   controller = await startController();
 });
 
-after(async () => {
+afterAll(async () => {
   await controller?.stop();
   await peers?.stop();
 });
 
-describe('controller', () => {
-  it('runs every example to its expected end', async () => {
-    const dir = join(PROJECT_ROOT, 'examples');
-    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
-    assert.ok(files.length >= 6, 'the examples are there');
-    const expected = new Map<string, string>();
-    for (const file of files) {
-      const text = readFileSync(join(dir, file), 'utf8');
-      const doc = load(text) as Drmaa2Job;
-      const r = await kubectl(['apply', '-n', NS, '-f', join(dir, file)]);
+/** What an example must end as, read from its manifest alone: the exit status its script ends with, and the
+ * Batch jobs its array spec (or its slots) makes — one job of one task per index for a plain array, one job
+ * per index for an array of multi-task elements, else one job of maxSlots tasks. */
+interface ExpectedEnd {
+  file: string;
+  hold: boolean;
+  state: 'Done' | 'Failed';
+  exitStatus: number;
+  batchJobs: number;
+  tasksPerJob: number;
+}
+
+function expectedEnd(file: string, job: Drmaa2Job): ExpectedEnd {
+  const { jobTemplate: template, array } = job.spec;
+  const exit =
+    template.jobCategory === '$script$' ? /^\s*exit (\d+)\s*$/m.exec(template.remoteCommand ?? '') : null;
+  const exitStatus = exit ? Number(exit[1]) : 0;
+  const slots = template.maxSlots || 1;
+  const indexes = array ? Math.floor((array.end - array.begin) / (array.step ?? 1)) + 1 : 0;
+  return {
+    file,
+    hold: job.spec.hold === true,
+    state: exitStatus === 0 ? 'Done' : 'Failed',
+    exitStatus,
+    batchJobs: array && slots > 1 ? indexes : 1,
+    tasksPerJob: array && slots <= 1 ? indexes : slots,
+  };
+}
+
+const EXAMPLES_DIR = join(PROJECT_ROOT, 'examples');
+const EXAMPLES = readdirSync(EXAMPLES_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
+  .map((file) => {
+    const doc = load(readFileSync(join(EXAMPLES_DIR, file), 'utf8')) as Drmaa2Job;
+    return [doc.metadata.name, expectedEnd(file, doc)] as const;
+  });
+
+describe('every example runs to its expected end', () => {
+  beforeAll(async () => {
+    assert.ok(EXAMPLES.length >= 6, 'the examples are there');
+    assert.ok(
+      EXAMPLES.some(([, e]) => e.state === 'Failed') &&
+        EXAMPLES.some(([, e]) => e.batchJobs > 1 || e.tasksPerJob > 1),
+      'the examples include a failing job and one of several tasks',
+    );
+    for (const [, { file }] of EXAMPLES) {
+      const r = await kubectl(['apply', '-n', NS, '-f', join(EXAMPLES_DIR, file)]);
       assert.equal(r.code, 0, `${file}: ${r.stderr}`);
-      expected.set(doc.metadata.name, /exit 3|failing/.test(file) ? 'Failed' : 'Done');
-    }
-    for (const [name, state] of expected) {
-      const doc = await get(name);
-      if (doc.spec.hold) {
-        await waitForState(name, 'QueuedHeld');
-        assert.equal((await patchSpec(name, '{"spec":{"hold":false}}')).code, 0);
-      }
-      const done = await waitFinished(name);
-      assert.equal(done.status?.state, state, `${name}: ${JSON.stringify(done.status?.conditions)}`);
-      assert.equal(
-        batchJobsOf(done.metadata.uid).length,
-        done.spec.array ? batchJobsOf(done.metadata.uid).length : 1,
-      );
     }
   });
 
+  it.each(EXAMPLES)('%s', async (name, expected) => {
+    if (expected.hold) {
+      await waitForState(name, 'QueuedHeld');
+      assert.equal((await patchSpec(name, '{"spec":{"hold":false}}')).code, 0);
+    }
+    const done = await waitFinished(name);
+    assert.equal(done.status?.state, expected.state, `${name}: ${JSON.stringify(done.status?.conditions)}`);
+    assert.equal(done.status?.jobInfo?.exitStatus, expected.exitStatus, `${name}: the exit status`);
+    const jobs = batchJobsOf(done.metadata.uid);
+    assert.equal(jobs.length, expected.batchJobs, `${name}: Batch jobs`);
+    for (const job of jobs)
+      assert.equal(
+        Number(job.taskGroups?.[0]?.taskCount),
+        expected.tasksPerJob,
+        `${name}: tasks of ${job.name}`,
+      );
+    assert.equal(
+      done.status?.tasks?.total,
+      expected.batchJobs * expected.tasksPerJob,
+      `${name}: status.tasks.total`,
+    );
+  });
+});
+
+describe('controller', () => {
   it('a failing script ends Failed with its real exit code, visible in kubectl wait and the events', async () => {
     await kubectl(['apply', '-f', '-'], manifest('fails', script('echo bad; exit 3')));
     const job = await waitFinished('fails');

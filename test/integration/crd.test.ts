@@ -2,7 +2,7 @@
 // accepted, every CEL rule rejects a violating manifest with its own message at its field, the job template is
 // immutable, and kubectl shows the schema's descriptions and the printer columns. CEL, server-side apply and
 // kubectl explain need the real server, so none of this passes against a fake.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,12 +17,12 @@ const crd = load(readFileSync(join(PROJECT_ROOT, 'crds', 'drmaa2.io_drmaa2jobs.y
 const served = crd.spec.versions.find((v) => v.storage)!;
 let cp: ControlPlane;
 
-before(async () => {
+beforeAll(async () => {
   cp = await startControlPlane();
   await cp.apply(`apiVersion: v1\nkind: Namespace\nmetadata: {name: ${NS}}\n`);
 });
 
-after(async () => {
+afterAll(async () => {
   await cp?.stop();
 });
 
@@ -225,28 +225,29 @@ test('every CEL rule of the CRD has a violating manifest here', () => {
   assert.deepEqual(missing, []);
 });
 
-test('each CEL rule rejects its violating manifest with its message, naming the field', async (t) => {
-  const rules = celRules(served.schema.openAPIV3Schema);
-  let n = 0;
-  for (const { path, rule } of rules) {
-    const violation = VIOLATIONS[rule.rule];
-    if (!violation) continue;
-    await t.test(`${path}: ${rule.rule}`, async () => {
-      const name = `cel-${n++}`;
-      const manifest = job(name);
-      violation.prepare?.(manifest);
-      if (violation.update) ok(await applyJob(manifest));
-      violation.violate(manifest);
-      const result = await applyJob(manifest);
-      assert.notEqual(result.code, 0, `accepted: ${dump(manifest.spec)}`);
-      assert.match(result.stderr, /is invalid/);
-      assert.ok(
-        result.stderr.includes(`${violation.field}: `),
-        `field ${violation.field} not named: ${result.stderr}`,
-      );
-      if (rule.message) assert.ok(result.stderr.includes(rule.message), `message missing: ${result.stderr}`);
-    });
-  }
+/** The CEL rules that have a violating manifest, numbered for the names of their resources. */
+const CEL_CASES = celRules(served.schema.openAPIV3Schema)
+  .filter(({ rule }) => VIOLATIONS[rule.rule])
+  .map(
+    ({ path, rule }, n) => [`${path}: ${rule.rule}`, { rule, violation: VIOLATIONS[rule.rule]!, n }] as const,
+  );
+
+describe('each CEL rule rejects its violating manifest with its message, naming the field', () => {
+  test.each(CEL_CASES)('%s', async (_, { rule, violation, n }) => {
+    const name = `cel-${n}`;
+    const manifest = job(name);
+    violation.prepare?.(manifest);
+    if (violation.update) ok(await applyJob(manifest));
+    violation.violate(manifest);
+    const result = await applyJob(manifest);
+    assert.notEqual(result.code, 0, `accepted: ${dump(manifest.spec)}`);
+    assert.match(result.stderr, /is invalid/);
+    assert.ok(
+      result.stderr.includes(`${violation.field}: `),
+      `field ${violation.field} not named: ${result.stderr}`,
+    );
+    if (rule.message) assert.ok(result.stderr.includes(rule.message), `message missing: ${result.stderr}`);
+  });
 });
 
 test('times must be RFC 3339 strings: lists, numbers and free text are refused naming the field', async () => {

@@ -1,7 +1,7 @@
 // deploy/finalizer-policy/ on the real API server: the finalizer is on from each Drmaa2Job's create, so the
 // controller writes no finalizer patch before it submits; a server-side re-apply by another field manager
 // (as Argo CD does) keeps it; a resource deleted before the controller ever saw it goes without a Batch job.
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { runController, type RunningController } from '../../src/cli/controller.js';
@@ -61,12 +61,12 @@ function batchJobsOf(uid: string) {
   return peers.emulator.jobs().filter((j) => j.labels?.['drmaa2-uid'] === uid);
 }
 
-before(async () => {
+beforeAll(async () => {
   peers = await startPeers({ finalizerPolicy: true });
   assert.equal((await kubectl(['create', 'namespace', NS])).code, 0);
 });
 
-after(async () => {
+afterAll(async () => {
   await controller?.stop();
   await peers?.stop();
 });

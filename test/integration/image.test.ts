@@ -1,6 +1,6 @@
 // No Docker engine runs here, so the Dockerfile's contract is checked statically: pinned base, non-root
 // user, only production dependencies and dist/ in the final image, and an entrypoint the build produces.
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
 // Two controllers with leader election on the real API server (Lease in drmaa2-system, the shipped RBAC):
 // only the leader reconciles, the standby takes over when the leader stops, and the emulator's call log shows
 // no Batch job created twice.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { runController, type RunningController } from '../../src/cli/controller.js';
@@ -63,16 +63,15 @@ async function finished(name: string): Promise<void> {
 }
 
 async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 300 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.ok(check(), what);
+  await expect.poll(check, { message: what, timeout: 30_000, interval: 100 }).toBe(true);
 }
 
-before(async () => {
+beforeAll(async () => {
   peers = await startPeers();
   assert.equal((await peers.controlPlane.kubectl(['create', 'namespace', NS])).code, 0);
 });
 
-after(async () => {
+afterAll(async () => {
   for (const c of running) await c.stop().catch(() => undefined);
   await peers?.stop();
 });

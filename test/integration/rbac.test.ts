@@ -1,7 +1,7 @@
 // The RBAC shipped in deploy/ against the real authorizer: the controller's ServiceAccount token can do what
 // the controller does and nothing else. Denials are the API server's own (HTTP 403 from RBAC), so these tests
 // cannot pass against anything but a real kube-apiserver.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { startControlPlane, type ControlPlane } from '../support/controlPlane.js';
 import type { KubectlResult } from '../support/kubectl.js';
@@ -10,13 +10,13 @@ const TEAM = 'rbac-team';
 const OTHER = 'rbac-other';
 let cp: ControlPlane;
 
-before(async () => {
+beforeAll(async () => {
   cp = await startControlPlane();
   await cp.apply(namespace(TEAM) + '---\n' + namespace(OTHER));
   await cp.apply(drmaa2Job('hello'), { namespace: TEAM });
 });
 
-after(async () => {
+afterAll(async () => {
   await cp?.stop();
 });
 

@@ -1,5 +1,5 @@
 // The Cloud Storage adapter against fake-gcs-server: bucket lookup and creation through the real client.
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { createBuckets } from '../../src/adapters/storage/index.js';
 import { isBatchError } from '../../src/ports/errors.js';
@@ -7,11 +7,11 @@ import { startFakeGcs, type FakeGcs } from '../support/fakeGcs.js';
 
 let gcs: FakeGcs;
 
-before(async () => {
+beforeAll(async () => {
   gcs = await startFakeGcs();
 });
 
-after(async () => {
+afterAll(async () => {
   await gcs?.stop();
 });
 

@@ -3,7 +3,7 @@
 // kube-controller-manager), RBAC keeps tenants out of the status and out of other namespaces, and the guard
 // keeps the controller's finalizer on against anyone but the controller and cluster admins. Every denial is the
 // API server's own: RBAC's 403, or the admission policy's.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -48,7 +48,7 @@ function deployDocs(file: string): Doc[] {
   return loadAll(readFileSync(join(DEPLOY, file), 'utf8')) as Doc[];
 }
 
-before(async () => {
+beforeAll(async () => {
   cp = await startControlPlane();
   aggregation = await startRoleAggregation(cp);
   for (const ns of [TEAM_A, TEAM_B, PEOPLE]) ok(await cp.kubectl(['create', 'namespace', ns]));
@@ -69,7 +69,7 @@ before(async () => {
   await waitForGuard();
 });
 
-after(async () => {
+afterAll(async () => {
   await aggregation?.stop();
   await cp?.stop();
 });

@@ -1,6 +1,6 @@
 // The JobTracker over the real Batch client and the project's Batch emulator, which runs `$script$` jobs as
 // local processes.
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createBatchJobs, type ClosableBatchJobs } from '../../src/adapters/batch/index.js';
@@ -24,7 +24,7 @@ let emulator: RunningEmulator;
 let batch: ClosableBatchJobs;
 let tracker: JobTracker;
 
-before(async () => {
+beforeAll(async () => {
   emulator = await startEmulator({});
   batch = createBatchJobs({ emulatorHost: emulator.host, projectId: 'it-project', timeoutMs: 10_000 });
   tracker = new JobTracker({
@@ -38,7 +38,7 @@ before(async () => {
   });
 });
 
-after(async () => {
+afterAll(async () => {
   await batch?.close();
   await emulator?.stop();
 });

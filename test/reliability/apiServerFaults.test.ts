@@ -3,7 +3,7 @@
 // time: nothing lost, nothing submitted twice. The API server runs without its watch cache and ends watches
 // after a few seconds, so the informer re-watches from its last resourceVersion as it would after any
 // dropped connection, and meets the compaction.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { ControllerProcess } from '../support/controllerProcess.js';
 import { startPeers, type Peers } from '../support/startPeers.js';
@@ -28,14 +28,14 @@ let controller: ControllerProcess;
 let created: CreatedJobs;
 let applied = 0;
 
-before(async () => {
+beforeAll(async () => {
   peers = await startPeers({ apiServerArgs: ['--watch-cache=false', '--min-request-timeout=3'] });
   assert.equal((await peers.controlPlane.kubectl(['create', 'namespace', NS])).code, 0);
   created = new CreatedJobs(peers.emulator);
   controller = await controllerFor(peers, 'apiserver-faults', ['--concurrency', '8']);
 });
 
-after(async () => {
+afterAll(async () => {
   created?.stop();
   await controller?.stop().catch(() => undefined);
   await peers?.stop();

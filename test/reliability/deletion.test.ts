@@ -2,7 +2,7 @@
 // is being cancelled, after its Batch job vanished out of band, while the Batch API fails, and deleting the
 // whole namespace (kube-controller-manager's namespace controller runs here). Each time the resource goes,
 // its Batch job goes with it (unless the policy is Orphan), and nothing waits forever.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { FINALIZER, LABEL_NAME, LABEL_NAMESPACE, type Drmaa2Job } from '../../src/api/drmaa2job.js';
 import { createBatchJobs } from '../../src/adapters/batch/index.js';
@@ -14,13 +14,13 @@ const NS = 'deletion';
 let peers: Peers;
 let controller: ControllerProcess;
 
-before(async () => {
+beforeAll(async () => {
   peers = await startPeers({ controllerManager: true });
   assert.equal((await peers.controlPlane.kubectl(['create', 'namespace', NS])).code, 0);
   controller = await controllerFor(peers, 'deletion', ['--concurrency', '4']);
 });
 
-after(async () => {
+afterAll(async () => {
   await controller?.stop().catch(() => undefined);
   await peers?.stop();
 });

@@ -4,7 +4,7 @@
 // several orders. The controller runs as its own process; the emulator's call log is the witness: no Batch
 // job of team-b is cancelled or deleted before team-b itself deletes its resource, and nothing of team-b
 // shows up in team-a's status.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { dump } from 'js-yaml';
 import { LABEL_NAMESPACE, type Drmaa2Job } from '../../src/api/drmaa2job.js';
@@ -30,7 +30,7 @@ function ok(result: KubectlResult, what: string): string {
   return result.stdout;
 }
 
-before(async () => {
+beforeAll(async () => {
   peers = await startPeers();
   const cp = peers.controlPlane;
   const docs: unknown[] = [];
@@ -90,7 +90,7 @@ before(async () => {
   controller = await controllerFor(peers, 'isolation', ['--concurrency', '4']);
 });
 
-after(async () => {
+afterAll(async () => {
   await controller?.stop().catch(() => undefined);
   await peers?.stop();
 });

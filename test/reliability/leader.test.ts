@@ -1,7 +1,7 @@
 // Leader failover: two controller processes with leader election; the leader is killed with SIGKILL (it
 // cannot release the Lease) twice in a row. The standby takes over once the Lease expires, never while the
 // other still reconciles, and the emulator sees no Batch job created twice.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { ControllerProcess, LogLine } from '../support/controllerProcess.js';
 import { startPeers, type Peers } from '../support/startPeers.js';
@@ -42,12 +42,12 @@ interface Lease {
 let peers: Peers;
 const controllers: ControllerProcess[] = [];
 
-before(async () => {
+beforeAll(async () => {
   peers = await startPeers();
   assert.equal((await peers.controlPlane.kubectl(['create', 'namespace', NS])).code, 0);
 });
 
-after(async () => {
+afterAll(async () => {
   for (const c of controllers) await c.stop().catch(() => undefined);
   await peers?.stop();
 });

@@ -2,7 +2,7 @@
 // never carry secret_env values or the controller's token, even at debug level and while Batch fails;
 // containers run privileged only for multi-node jobs or explicit docker options; the Deployment passes
 // restricted Pod Security on the real API server.
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,12 +18,12 @@ const SA = 'system:serviceaccount:drmaa2-system:drmaa2-batch-controller';
 let peers: Peers;
 let controller: ControllerProcess | undefined;
 
-before(async () => {
+beforeAll(async () => {
   peers = await startPeers({ emulator: { containers: 'simulate' } });
   assert.equal((await peers.controlPlane.kubectl(['create', 'namespace', NS])).code, 0);
 });
 
-after(async () => {
+afterAll(async () => {
   await controller?.stop().catch(() => undefined);
   await peers?.stop();
 });

@@ -1,4 +1,4 @@
-// kube-apiserver with envtest's flag set (envtest §4.4) plus RBAC and Node authorization, a loopback advertise
+// kube-apiserver with envtest's flag set (controller-runtime's envtest) plus RBAC and Node authorization, a loopback advertise
 // address without endpoint reconciling, and service-account token signing for the controller's identity.
 import { join } from 'node:path';
 import type { ControlPlaneCerts } from './certs.js';
@@ -85,7 +85,7 @@ async function untilReady(
   proc: PeerProcess | undefined,
 ): Promise<void> {
   const opts = { timeoutMs, process: proc };
-  // /readyz with the admin identity, not /healthz anonymously: no 403 window while RBAC bootstraps (§4.5).
+  // /readyz with the admin identity, not /healthz anonymously: no 403 window while RBAC bootstraps (the default roles are not there yet when /healthz answers).
   await waitUntil(
     'kube-apiserver /readyz',
     async () => (await tlsGet(`${url}/readyz`, admin)).status === 200,

@@ -1,4 +1,4 @@
-// Certificates for a throw-away control plane, made with the openssl CLI (spec: envtest §4.3). One CA signs
+// Certificates for a throw-away control plane, made with the openssl CLI (as controller-runtime's envtest makes them). One CA signs
 // the serving certificate and the client certificates; a separate key signs service-account tokens. openssl
 // runs inside the directory with relative file names, so the command lines can be written as plain words.
 import { execFile } from 'node:child_process';

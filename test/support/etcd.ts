@@ -1,4 +1,4 @@
-// etcd for the API server: loopback ports, a throw-away data dir, no fsync (envtest §4.2).
+// etcd for the API server: loopback ports, a throw-away data dir, no fsync (the flags controller-runtime's envtest passes to etcd).
 import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';

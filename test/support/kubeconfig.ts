@@ -1,4 +1,4 @@
-// Kubeconfig files for the test identities: the admin (client certificate, envtest §4.5) and the controller
+// Kubeconfig files for the test identities: the admin (a client certificate in system:masters, as envtest's admin) and the controller
 // (a service-account token, so it holds exactly the RBAC the project ships).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dump } from 'js-yaml';

@@ -1,5 +1,5 @@
 // A peer process (etcd, kube-apiserver, fake-gcs-server) in its own process group, its output in a log file.
-// Stopping signals the whole group: SIGTERM, then SIGKILL after a deadline (envtest §4.6). A small watchdog
+// Stopping signals the whole group: SIGTERM, then SIGKILL after a deadline (as controller-runtime's envtest stops its processes). A small watchdog
 // kills the group if the test process itself dies without running any handler (e.g. SIGKILL).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';

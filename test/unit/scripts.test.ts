@@ -1,11 +1,12 @@
 // The shell scripts pass shellcheck, and the kind end-to-end script explains itself where there is no
 // Docker engine or kind instead of failing obscurely.
-import { test } from 'node:test';
+import { test } from 'vitest';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
-test('every script passes shellcheck', () => {
+// The first run on a machine may install shellcheck with apt-get.
+test('every script passes shellcheck', { timeout: 300_000 }, () => {
   const shellcheck = execFileSync('bash', ['scripts/ensure-tool.sh', 'shellcheck', 'shellcheck'], {
     encoding: 'utf8',
   })

@@ -69,11 +69,6 @@ export class EventRecorder implements EventSink {
     this.pump();
   }
 
-  /** Events not yet written. */
-  backlog(): number {
-    return this.pending.length + this.writing;
-  }
-
   private pump(): void {
     while (this.writing < EVENT_WRITERS && this.pending.length > 0) {
       const { job, event } = this.pending.shift()!;

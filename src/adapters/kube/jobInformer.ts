@@ -13,6 +13,7 @@ import {
 import type { Logger } from 'pino';
 import { GROUP, PLURAL, VERSION, keyOf, type Drmaa2Job } from '../../api/drmaa2job.js';
 import type { JobWatch } from '../../ports/jobWatch.js';
+import { backoffDelay } from '../../translate/backoff.js';
 import { elidedTemplate } from '../../translate/limits.js';
 
 export interface JobInformerOptions {
@@ -53,6 +54,9 @@ export function slim(obj: Drmaa2JobObject): void {
   }
 }
 
+/** A failed watch is restarted after 1 s, 2 s, ... up to 30 s, each ±20%. */
+const RESTART_BACKOFF = { initialMs: 1000, maxMs: 30_000, spread: [0.8, 1.2] } as const;
+
 /** Objects per page of the informer's list: the whole list of a cluster's Drmaa2Jobs, each up to the
  * schema's size, would not fit the controller's heap in one response. */
 const LIST_PAGE = 100;
@@ -68,7 +72,6 @@ export class JobInformer implements JobWatch {
   private synced = false;
   private stopped = true;
   private restarts = 0;
-  private seen = Date.now();
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
   private resyncTimer: ReturnType<typeof setInterval> | undefined;
   private readonly random: () => number;
@@ -114,15 +117,11 @@ export class JobInformer implements JobWatch {
     this.informer = makeInformer<Drmaa2JobObject>(opts.kubeConfig, path, list, labelSelector);
     const emit = (obj: Drmaa2JobObject) => {
       slim(obj);
-      this.seen = Date.now();
       this.enqueue(keyOf(obj));
     };
     this.informer.on('add', emit);
     this.informer.on('update', emit);
     this.informer.on('delete', emit);
-    this.informer.on('connect', () => {
-      this.seen = Date.now();
-    });
     this.informer.on('error', (err: unknown) => this.onError(err));
   }
 
@@ -138,7 +137,6 @@ export class JobInformer implements JobWatch {
     this.stopped = false;
     await this.informer.start();
     this.synced = true;
-    this.seen = Date.now();
     this.resyncTimer ??= setInterval(() => this.resync(), this.opts.resyncPeriodMs ?? 600_000);
     this.resyncTimer.unref?.();
   }
@@ -149,7 +147,7 @@ export class JobInformer implements JobWatch {
 
   private onError(err: unknown): void {
     if (this.stopped) return;
-    const delay = Math.min(30_000, 1000 * 2 ** Math.min(this.restarts, 5)) * (0.8 + 0.4 * this.random());
+    const delay = backoffDelay(this.restarts, RESTART_BACKOFF, this.random);
     this.restarts++;
     this.opts.logger.warn(
       { err: (err as Error)?.message ?? String(err), retryInMs: Math.round(delay) },
@@ -161,7 +159,6 @@ export class JobInformer implements JobWatch {
       this.informer.start().then(
         () => {
           this.restarts = 0;
-          this.seen = Date.now();
           this.resync();
         },
         (e: unknown) => this.onError(e),
@@ -187,9 +184,5 @@ export class JobInformer implements JobWatch {
 
   get(namespace: string, name: string): Drmaa2Job | undefined {
     return this.informer.get(name, namespace) as Drmaa2Job | undefined;
-  }
-
-  lastSeen(): number {
-    return this.seen;
   }
 }

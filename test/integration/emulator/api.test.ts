@@ -1,6 +1,6 @@
 // The emulator's API rules through the real client: validation with Batch's status codes, listing with
 // filters, order and pages, idempotent request IDs, faults, quota, and robustness against random requests.
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { BatchServiceClient } from '@google-cloud/batch';
@@ -10,11 +10,11 @@ import { PARENT, rawClient, scriptJob } from './client.js';
 let emulator: RunningEmulator;
 let client: BatchServiceClient;
 
-before(async () => {
+beforeAll(async () => {
   emulator = await startEmulator({ stepMs: 5, adminPort: 0 });
   client = rawClient(emulator.host);
 });
-after(async () => {
+afterAll(async () => {
   await client.close();
   await emulator.stop();
 });
@@ -109,7 +109,7 @@ describe('validation', () => {
 });
 
 describe('listing', () => {
-  before(async () => {
+  beforeAll(async () => {
     for (let i = 0; i < 7; i++) {
       await create(`list-${i}`, { ...scriptJob('true'), labels: { drmaa2session: i % 2 ? 'odd' : 'even' } });
     }

@@ -1,5 +1,5 @@
 // The emulator driven through the real @google-cloud/batch client: lifecycle, execution, operations.
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
@@ -13,11 +13,11 @@ let emulator: RunningEmulator;
 let client: BatchServiceClient;
 let counter = 0;
 
-before(async () => {
+beforeAll(async () => {
   emulator = await startEmulator({ stepMs: 5 });
   client = rawClient(emulator.host);
 });
-after(async () => {
+afterAll(async () => {
   await client.close();
   await emulator.stop();
 });
@@ -52,8 +52,15 @@ describe('job lifecycle', () => {
     assert.match(emulator.taskLog(job.name!, 0), /hello/);
   });
 
-  it('a script too big to exec fails its task, and the emulator carries on', async () => {
-    const job = await finished((await create(scriptJob(`: ${'x'.repeat(300_000)}`))).name!);
+  it('a long script runs from a file, as Batch runs it', async () => {
+    const job = await finished((await create(scriptJob(`: ${'x'.repeat(300_000)}\necho long-ok`))).name!);
+    assert.equal(job.status?.state, 'SUCCEEDED');
+    assert.match(emulator.taskLog(job.name!, 0), /long-ok/);
+  });
+
+  it('an environment too big to exec fails its task, and the emulator carries on', async () => {
+    const environment = { variables: { BIG: 'x'.repeat(200_000) } };
+    const job = await finished((await create(scriptJob('true', { environment }))).name!);
     assert.equal(job.status?.state, 'FAILED');
     assert.match(emulator.taskLog(job.name!, 0), /E2BIG/);
     const next = await finished((await create(scriptJob('true'))).name!);

@@ -48,6 +48,8 @@ export interface FakeBatchJobsOptions {
   now?: () => Date;
   /** Page size when the query gives none. */
   defaultPageSize?: number;
+  /** The most jobs a page holds whatever the query asks (a server's own cap); default no cap. */
+  maxPageSize?: number;
 }
 
 export class FakeBatchJobs implements BatchJobs {
@@ -58,11 +60,13 @@ export class FakeBatchJobs implements BatchJobs {
   private readonly failures = new Map<FakeMethod, BatchError[]>();
   private readonly now: () => Date;
   private readonly defaultPageSize: number;
+  private readonly maxPageSize: number;
   private uidCounter = 0;
 
   constructor(opts: FakeBatchJobsOptions = {}) {
     this.now = opts.now ?? (() => new Date());
     this.defaultPageSize = opts.defaultPageSize ?? 50;
+    this.maxPageSize = opts.maxPageSize ?? Infinity;
   }
 
   // ------------------------------------------------------------------ the port
@@ -103,7 +107,8 @@ export class FakeBatchJobs implements BatchJobs {
     );
     const start = query.pageToken ? Number(query.pageToken) : 0;
     if (!Number.isInteger(start) || start < 0) throw batchError('InvalidArgument', 'invalid page token');
-    const size = query.pageSize && query.pageSize > 0 ? query.pageSize : this.defaultPageSize;
+    const asked = query.pageSize && query.pageSize > 0 ? query.pageSize : this.defaultPageSize;
+    const size = Math.min(asked, this.maxPageSize);
     const jobs = all.slice(start, start + size).map((j) => structuredClone(j));
     const next = start + size < all.length ? String(start + size) : undefined;
     return { jobs, ...(next ? { nextPageToken: next } : {}) };

@@ -1,6 +1,6 @@
 // The Argo CD health check and resource actions, run by a real Lua 5.1 interpreter (the Lua Argo CD embeds)
 // against the fixtures of deploy/argocd in Argo CD's own test format (health_test.yaml, action_test.yaml).
-import { before, describe, it } from 'node:test';
+import { beforeAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -10,12 +10,13 @@ import { load } from 'js-yaml';
 const DIR = join('deploy', 'argocd');
 let lua = '';
 
-before(() => {
+// The first run on a machine may install the interpreter with apt-get.
+beforeAll(() => {
   lua = execFileSync('bash', ['scripts/ensure-tool.sh', 'lua5.1', 'lua5.1'], { encoding: 'utf8' })
     .trim()
     .split('\n')
     .at(-1)!;
-});
+}, 300_000);
 
 /** A JSON value as a Lua table constructor. */
 function toLua(value: unknown): string {

@@ -1,6 +1,6 @@
 // The `drmaa2-batch controller` command's start-up contract: bad configuration is a clear error with exit
 // code 2 before anything connects anywhere.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,8 @@ function run(args: string[], env: Record<string, string> = {}) {
   });
 }
 
-describe('drmaa2-batch controller', () => {
+// Each test starts the CLI as a child process (through tsx), allowed as long as the spawn's own limit.
+describe('drmaa2-batch controller', { timeout: 60_000 }, () => {
   it('without --project and --location exits 2 naming both', () => {
     const result = run([]);
     assert.equal(result.status, 2, result.stderr);

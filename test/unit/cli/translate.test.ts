@@ -1,5 +1,5 @@
 // `drmaa2-batch translate` as a user runs it: a child process on temp files and stdin.
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,11 +12,11 @@ import type { CreateJobRequest } from '../../../src/api/batch.js';
 const BIN = fileURLToPath(new URL('../../../bin/drmaa2-batch.js', import.meta.url));
 let dir: string;
 
-before(() => {
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'drmaa2-translate-'));
 });
 
-after(() => {
+afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -62,7 +62,8 @@ const INVALID = manifest(
     candidateMachines: [e2-standard-2]`,
 );
 
-describe('drmaa2-batch translate', () => {
+// Each test starts the CLI as a child process, allowed as long as the spawn's own limit.
+describe('drmaa2-batch translate', { timeout: 60_000 }, () => {
   it('prints the CreateJobRequest of a manifest as YAML', () => {
     const res = run(['-f', file('valid.yaml', VALID)]);
     assert.equal(res.code, 0, res.stderr);

@@ -1,6 +1,6 @@
 // The quota throttle in virtual time: the configured ceiling holds, RESOURCE_EXHAUSTED lowers the rate to
 // what got through in the last minute with a doubling jittered pause, and calm minutes raise it again.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { QuotaBucket, ThrottledBatchJobs } from '../../../src/controller/batchThrottle.js';
 import { BatchError } from '../../../src/ports/errors.js';

@@ -1,6 +1,6 @@
 // The controller's configuration: flags over their environment twins, defaults, and start-up errors that
 // name the flag to fix.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { ENV_TWINS, parseConfig, parseDuration } from '../../../src/controller/config.js';
 

@@ -1,11 +1,11 @@
 // /healthz, /readyz and /metrics over plain HTTP on a loopback port.
-import { after, describe, it } from 'node:test';
+import { afterAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { parseAddr, startHttpServer } from '../../../src/controller/health.js';
 import { createMetrics } from '../../../src/controller/metrics.js';
 
 const servers: { close(): Promise<void> }[] = [];
-after(async () => {
+afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 

@@ -1,10 +1,11 @@
 // The owner guard, against in-memory fakes of the ports: two tenants share one Batch project, and no
 // spec, status or memory of one can make the controller read, cancel or delete the other's Batch job.
-import { beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { FINALIZER, type Drmaa2Job } from '../../../src/api/drmaa2job.js';
-import { createReconciler, type Reconcile } from '../../../src/controller/reconcile.js';
+import { createReconciler } from '../../../src/controller/reconcile.js';
+import type { Reconcile } from '../../../src/controller/reconcileContract.js';
 import { MAX_ARRAY_ELEMENT_JOBS, elidedTemplate } from '../../../src/translate/limits.js';
 import { FakeBatchJobs } from '../../support/fakes/fakeBatchJobs.js';
 import { FakeClock } from '../../support/fakes/fakeClock.js';

@@ -1,5 +1,5 @@
 // Leader election against an in-memory Lease with resourceVersion checks, on a manual fake clock.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { LeaderElector } from '../../../src/controller/leaderElector.js';
 import { KubeError } from '../../../src/ports/errors.js';

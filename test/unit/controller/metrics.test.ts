@@ -1,5 +1,5 @@
 // The controller's metrics: each recorder moves its series, on a registry of the controller's own.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { createMetrics } from '../../../src/controller/metrics.js';
 

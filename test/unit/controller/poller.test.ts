@@ -1,6 +1,6 @@
 // The session poller: one paged list per interval, only changed resources enqueued, ended jobs leave the
 // poll set, and its memory spares the reconciler's GetJob.
-import { beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { BatchJobState, Job } from '../../../src/api/batch.js';

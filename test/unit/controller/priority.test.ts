@@ -1,5 +1,5 @@
 // Which keys jump the queue: changes to what was already submitted, not new resources.
-import { it } from 'node:test';
+import { it } from 'vitest';
 import assert from 'node:assert/strict';
 import type { Drmaa2Job } from '../../../src/api/drmaa2job.js';
 import { isUrgent } from '../../../src/controller/priority.js';

@@ -1,7 +1,7 @@
 // The reconcile ladder against in-memory fakes of the ports: every rung, and the promises that matter
 // (one Batch job per resource whatever crashes, no Batch call for an invalid spec, no hot loop, one status
 // patch per transition and none without a change).
-import { beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { Job } from '../../../src/api/batch.js';
@@ -13,12 +13,9 @@ import {
   LABEL_UID,
 } from '../../../src/api/drmaa2job.js';
 import type { Drmaa2Job } from '../../../src/api/drmaa2job.js';
-import {
-  createReconciler,
-  TerminalError,
-  type JobCache,
-  type Reconcile,
-} from '../../../src/controller/reconcile.js';
+import type { JobCache } from '../../../src/controller/poller.js';
+import { createReconciler } from '../../../src/controller/reconcile.js';
+import { TerminalError, type Reconcile } from '../../../src/controller/reconcileContract.js';
 import type { Buckets } from '../../../src/ports/buckets.js';
 import { BatchError, KubeError } from '../../../src/ports/errors.js';
 import { translateSpec } from '../../../src/translate/index.js';

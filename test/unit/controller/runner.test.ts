@@ -1,18 +1,12 @@
 // The runner: keys from the watch reach the reconciler through the work queue; requeueAfter and errors
 // come back; only a leader works; shutdown lets in-flight reconciles finish before the lease goes.
-import { afterEach, describe, it } from 'node:test';
+import { afterEach, describe, expect, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { Drmaa2Job } from '../../../src/api/drmaa2job.js';
 import type { LeaderCallbacks } from '../../../src/controller/leaderElector.js';
-import { TerminalError } from '../../../src/controller/problems.js';
-import {
-  Runner,
-  type Elector,
-  type Poller,
-  type ReconcileResult,
-  type RunnerMetrics,
-} from '../../../src/controller/runner.js';
+import { TerminalError, type ReconcileResult } from '../../../src/controller/reconcileContract.js';
+import { Runner, type Elector, type Poller, type RunnerMetrics } from '../../../src/controller/runner.js';
 import type { JobWatch } from '../../../src/ports/jobWatch.js';
 
 class FakeWatch implements JobWatch {
@@ -97,13 +91,9 @@ afterEach(async () => {
   await Promise.all(runners.splice(0).map((r) => r.stop()));
 });
 
-/** Waits until `check` holds, polling the event loop; fails after a generous bound. */
+/** Waits until `check` holds, polling the event loop; fails naming `what` after a generous bound. */
 async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  assert.fail(`timed out waiting for ${what}`);
+  await expect.poll(check, { message: `waiting for ${what}`, timeout: 2_000, interval: 1 }).toBe(true);
 }
 
 function runner(opts: Partial<ConstructorParameters<typeof Runner>[0]> & { watch: FakeWatch }): Runner {

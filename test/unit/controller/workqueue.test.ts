@@ -1,20 +1,20 @@
-import { describe, it, mock } from 'node:test';
+import { afterEach, describe, it, vi } from 'vitest';
 import assert from 'node:assert/strict';
 import { MAX_DELAY_MS, URGENT_RUN, WorkQueue } from '../../../src/controller/workqueue.js';
 
 describe('WorkQueue', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('a requeue years ahead waits a day, not zero (timers past 2^31-1 ms would fire at once)', () => {
-    mock.timers.enable({ apis: ['setTimeout'] });
-    try {
-      const q = new WorkQueue();
-      q.addAfter('far', 729_559_023_000);
-      mock.timers.tick(60_000);
-      assert.equal(q.len(), 0, 'not due after a minute');
-      mock.timers.tick(MAX_DELAY_MS);
-      assert.equal(q.len(), 1, 'looked at again after a day');
-    } finally {
-      mock.timers.reset();
-    }
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const q = new WorkQueue();
+    q.addAfter('far', 729_559_023_000);
+    vi.advanceTimersByTime(60_000);
+    assert.equal(q.len(), 0, 'not due after a minute');
+    vi.advanceTimersByTime(MAX_DELAY_MS);
+    assert.equal(q.len(), 1, 'looked at again after a day');
   });
 
   it('queues a key once, however often it is added', async () => {
@@ -82,12 +82,22 @@ describe('WorkQueue', () => {
     noJitter.shutDown();
   });
 
-  it('adds after a delay, the earliest delayed add winning', async () => {
+  // The queue reads the time from Date.now() and waits with setTimeout: the fake clock moves both.
+  it.each([
+    ['the earlier add first', [40, 10_000]],
+    ['the later add first', [10_000, 40]],
+  ])('adds after a delay, the earliest delayed add winning (%s)', async (_, delays) => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const q = new WorkQueue();
-    q.addAfter('a', 40);
-    q.addAfter('a', 10_000);
-    const got = await q.get();
-    assert.equal(got, 'a');
+    for (const ms of delays) q.addAfter('a', ms);
+    vi.advanceTimersByTime(39);
+    assert.equal(q.len(), 0, 'not queued before the earliest delay');
+    vi.advanceTimersByTime(1);
+    assert.equal(q.len(), 1, 'queued once the earliest delay is over');
+    assert.equal(await q.get(), 'a');
+    q.done('a');
+    vi.advanceTimersByTime(20_000);
+    assert.equal(q.len(), 0, 'the later add left no second timer behind');
     q.shutDown();
   });
 

@@ -1,5 +1,5 @@
 // The fakes other unit tests lean on must behave like the real thing where it matters.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { FakeBatchJobs, batchError } from '../../support/fakes/fakeBatchJobs.js';
 import { FakeClock } from '../../support/fakes/fakeClock.js';

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { BATCH_JOB_STATES, type BatchJobState } from '../../../src/api/batch.js';
 import type { JobState } from '../../../src/api/drmaa2.js';
@@ -13,7 +13,7 @@ import {
 import { batchError } from '../../support/fakes/fakeBatchJobs.js';
 import { PARENT, PROJECT, SESSION, scriptTemplate, setup } from './setup.js';
 
-/** DESIGN §4, with the state seen before DELETION_IN_PROGRESS being Running. */
+/** The state table of docs/state-model.md, with the state seen before DELETION_IN_PROGRESS being Running. */
 const EXPECTED: Record<BatchJobState, JobState> = {
   STATE_UNSPECIFIED: 'Undetermined',
   QUEUED: 'Queued',
@@ -315,6 +315,9 @@ describe('JobTracker.listJobs and constants', () => {
     const lists = batch.callsOf('listJobs');
     assert.equal(lists.length, 3);
     assert.equal((lists[0]?.arg as { filter: string }).filter, `labels.drmaa2session="${SESSION}"`);
+    // Batch refuses a later page whose size differs from the one its token was made with.
+    const sizes = lists.map((call) => (call.arg as { pageSize?: number }).pageSize);
+    assert.deepEqual(sizes, [500, 500, 500], 'every page asks for the same page size');
   });
 
   it('names the job categories and has no queues', () => {

@@ -33,7 +33,7 @@ export function setup(overrides: Partial<JobTrackerOptions> = {}, pageSize?: num
   const clock = new FakeClock({ start: '2025-03-01T12:00:00Z' });
   const batch = new FakeBatchJobs({
     now: () => clock.now(),
-    ...(pageSize ? { defaultPageSize: pageSize } : {}),
+    ...(pageSize ? { defaultPageSize: pageSize, maxPageSize: pageSize } : {}),
   });
   const buckets = new RecordingBuckets();
   const warnings: Warning[] = [];

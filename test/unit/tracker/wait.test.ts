@@ -1,5 +1,5 @@
 // wait() in virtual time: the number and spacing of Batch reads is what matters, never wall-clock time.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { isBatchError } from '../../../src/ports/errors.js';
 import { InvalidArgumentError, NotInSessionError, TimeoutError } from '../../../src/tracker/index.js';

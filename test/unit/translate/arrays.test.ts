@@ -1,5 +1,5 @@
 // DRMAA2 array jobs: native Batch arrays for single-task elements, one job per element otherwise.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { busybox, errorsOf, kinds, submit } from './helpers.js';
 

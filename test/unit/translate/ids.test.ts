@@ -1,5 +1,5 @@
 // Batch job IDs and request IDs: deterministic, within Batch's rules, and distinct where they must be.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { batchJobId, requestIdFor, type SubmitContext } from '../../../src/translate/index.js';

@@ -1,6 +1,6 @@
 // Batch Job -> DRMAA2: the state table for every Batch state, JobInfo from status events and tasks, task
 // counts, array results and Go durations; nothing here may throw on a job with parts missing.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import type { Job, Task } from '../../../src/api/batch.js';
 import { BATCH_JOB_STATES } from '../../../src/api/batch.js';

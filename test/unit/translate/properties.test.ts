@@ -1,6 +1,6 @@
 // Random templates, valid or garbage: every translation is a set of requests Batch accepts, or a non-empty
 // list of path-qualified errors; nothing throws, and the same input gives the same output.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { CreateJobRequest, Job } from '../../../src/api/batch.js';
@@ -235,23 +235,75 @@ describe('translation properties', () => {
     );
   });
 
-  it('validateSpec agrees with translateSpec and never throws', () => {
+  // validateSpec is what `drmaa2-batch translate` and the controller check a spec with before any submission
+  // context exists: it must accept exactly the specs that translate under any valid context, and each of its
+  // errors must name a field of the document it was given, under the base path it was given.
+  it('validateSpec accepts exactly what translates in any context; its errors name fields of the input', () => {
+    const seen = { valid: 0, invalid: 0 };
     fc.assert(
-      fc.property(spec, (input) => {
-        const errors = validateSpec(input, 'doc');
-        const result = translateSpec(input as Drmaa2JobSpec, {
-          project: 'p',
-          location: 'l',
-          session: 's',
-          basePath: 'doc',
-        });
-        assert.equal(errors.length === 0, result.ok);
-        for (const e of errors) assert.match(e.path, /^doc/);
+      fc.property(spec, context, (input, ctx) => {
+        fc.pre(LABEL_VALUE.test(ctx.session));
+        const errors = validateSpec(input);
+        const result = translateSpec(input as Drmaa2JobSpec, ctx);
+        assert.equal(
+          errors.length === 0,
+          result.ok,
+          `validateSpec: ${JSON.stringify(errors)}; translateSpec: ${JSON.stringify(result.ok || result.errors)}`,
+        );
+        seen[errors.length === 0 ? 'valid' : 'invalid']++;
+        for (const e of errors) {
+          assert.ok(e.message.length > 0, `${e.path} has no message`);
+          const missing = unresolved(input, e.path, 'spec');
+          assert.ok(missing !== undefined, `${e.path} is not a path under spec`);
+          assert.ok(missing.length <= 1, `${e.path}: ${missing.join('')} is not in the input`);
+        }
+        const elsewhere = validateSpec(input, 'items[2].spec');
+        assert.deepEqual(
+          elsewhere,
+          errors.map((e) => ({ ...e, path: `items[2].spec${e.path.slice('spec'.length)}` })),
+          'the same errors under another base path',
+        );
       }),
       { numRuns: 1000, seed: 7 },
     );
+    assert.ok(seen.valid >= 100 && seen.invalid >= 100, JSON.stringify(seen));
   });
 });
+
+/**
+ * The part of an error path (`spec.jobTemplate.stageOutFiles["/a"]`) that is not in the input, as segments
+ * (`.key`, `[0]`, `["key"]`); undefined when the path does not start with the base. A key may itself hold a
+ * dot (a stray field): the longest key of the object the path goes on with is taken.
+ */
+function unresolved(input: unknown, path: string, base: string): string[] | undefined {
+  if (path !== base && !path.startsWith(`${base}.`) && !path.startsWith(`${base}[`)) return undefined;
+  let rest = path.slice(base.length);
+  let node: unknown = input;
+  while (rest !== '') {
+    const object = node !== null && typeof node === 'object' ? (node as Record<string, unknown>) : undefined;
+    let key: string | undefined;
+    let length = 0;
+    const bracket = /^\[(\d+|"(?:[^"\\]|\\.)*")\]/.exec(rest);
+    if (bracket) {
+      key = bracket[1]!.startsWith('"') ? (JSON.parse(bracket[1]!) as string) : bracket[1]!;
+      length = bracket[0].length;
+    } else if (rest.startsWith('.')) {
+      key = Object.keys(object ?? {})
+        .filter((k) => rest.startsWith(`.${k}`) && /^($|[.[])/.test(rest.slice(k.length + 1)))
+        .sort((a, b) => b.length - a.length)[0];
+      length = key === undefined ? 0 : key.length + 1;
+    }
+    if (key === undefined || object === undefined || !Object.hasOwn(object, key)) return segments(rest);
+    node = object[key];
+    rest = rest.slice(length);
+  }
+  return [];
+}
+
+/** `.a.b[0]["c"]` → ['.a', '.b', '[0]', '["c"]'] */
+function segments(rest: string): string[] {
+  return rest.match(/\.[^.[]*|\[(?:\d+|"(?:[^"\\]|\\.)*")\]/g) ?? [rest];
+}
 
 describe('Batch job properties', () => {
   const job: fc.Arbitrary<Job> = fc.record(

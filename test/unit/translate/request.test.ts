@@ -1,5 +1,5 @@
-// JobTemplate -> CreateJobRequest, one rule at a time (spec/seed-behavior.md §2 and the project's departures).
-import { describe, it } from 'node:test';
+// JobTemplate -> CreateJobRequest, one rule at a time (the original library's mapping and the project's departures, docs/decisions.md).
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { defaultCpuMilli } from '../../../src/translate/compute.js';
 import {

@@ -1,6 +1,6 @@
-// Stage-in and stage-out (spec/seed-behavior.md §2.11–2.12) with the original's faults fixed: real
+// Stage-in and stage-out with the original library's faults fixed (docs/decisions.md): real
 // `localhost:` mounts, one mount per path, unknown schemes rejected, the same order for the same template.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { busybox, mainContainer, only, submit, templateErrors } from './helpers.js';
 

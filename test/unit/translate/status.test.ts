@@ -1,6 +1,6 @@
-// nextStatus and its helpers: the DRMAA2 state of every phase and Batch state (DESIGN §4), the conditions
+// nextStatus and its helpers: the DRMAA2 state of every phase and Batch state (docs/state-model.md), the conditions
 // with their documented reasons and stable transition times, and the status diff the controller patches.
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { BatchJobState, Job, Task } from '../../../src/api/batch.js';
@@ -143,7 +143,7 @@ describe('nextStatus before submission', () => {
   });
 });
 
-describe('nextStatus of a submitted job (DESIGN §4)', () => {
+describe('nextStatus of a submitted job (docs/state-model.md)', () => {
   const table: [BatchJobState, string, string, string][] = [
     ['STATE_UNSPECIFIED', 'Undetermined', 'False/NotRunning', 'False/InProgress'],
     ['QUEUED', 'Queued', 'False/NotRunning', 'False/InProgress'],
@@ -224,11 +224,11 @@ describe('nextStatus of a submitted job (DESIGN §4)', () => {
 
   it('keeps finishedAt once set, and the TTL deletion mark', () => {
     const done = next(submitted([batchJob('SUCCEEDED')]));
+    const deleted = { ...done, batchJob: { ...done.batchJob!, deleted: true } };
     const later = nextStatus({
-      resource: resource(done),
+      resource: resource(deleted),
       phase: submitted([batchJob('SUCCEEDED')]),
       now: T1,
-      batchJobDeleted: true,
     });
     assert.equal(later.finishedAt, done.finishedAt);
     assert.equal(later.batchJob?.deleted, true);

@@ -1,6 +1,6 @@
 // The translation core: the worked example of the original library, each rule with its error path, the
 // state table for every Batch state (rules one by one, and random templates, have their own files).
-import { describe, it } from 'node:test';
+import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import type { BatchJobState, Job } from '../../../src/api/batch.js';
 import { BATCH_JOB_STATES } from '../../../src/api/batch.js';
@@ -48,7 +48,7 @@ const busybox = {
 };
 
 describe('JobTemplate -> CreateJobRequest', () => {
-  it('reproduces the worked example (seed §2.14), with safe containers for a single-node job', () => {
+  it("reproduces the original library's worked example (busybox /bin/sleep 1 on n2-standard-2), with safe containers for a single-node job", () => {
     const { requests } = ok({ jobTemplate: busybox });
     assert.equal(requests.length, 1);
     const r = requests[0]!;

@@ -1,7 +1,7 @@
 // The real @google-cloud/batch client through the adapter, against a scripted gRPC server on loopback that
 // serves the BatchService from the protos the client ships: proves the emulator options, the wire-form
 // conversion in both directions, paging, error kinds, no client-side retries, and the call observer.
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { afterAll, beforeAll, beforeEach, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -45,7 +45,7 @@ function unary(method: string) {
   };
 }
 
-before(async () => {
+beforeAll(async () => {
   const definition = protoLoader.loadSync('google/cloud/batch/v1/batch.proto', {
     includeDirs: [batchRoot, gaxRoot],
     keepCase: false,
@@ -68,7 +68,7 @@ before(async () => {
   );
 });
 
-after(async () => {
+afterAll(async () => {
   await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
 });
 

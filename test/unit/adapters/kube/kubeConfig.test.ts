@@ -1,5 +1,5 @@
 // One undici dispatcher (one pool of TLS connections) per TLS identity, instead of one per request.
-import { it } from 'node:test';
+import { it } from 'vitest';
 import assert from 'node:assert/strict';
 import { KubeConfig } from '@kubernetes/client-node';
 import { reuseConnections } from '../../../../src/adapters/kube/kubeConfig.js';

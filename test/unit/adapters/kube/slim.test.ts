@@ -1,5 +1,5 @@
 // What the informer keeps of each Drmaa2Job: everything the controller reads, nothing it never reads.
-import { it } from 'node:test';
+import { it } from 'vitest';
 import assert from 'node:assert/strict';
 import { slim } from '../../../../src/adapters/kube/jobInformer.js';
 

@@ -1,6 +1,6 @@
 // ensureBucket against a scripted local HTTP server that answers like the Cloud Storage JSON API, to prove
 // which answers lead to creation and which are thrown.
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { afterAll, beforeAll, beforeEach, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,7 +21,7 @@ function reply(status: number, body: object): { status: number; body: string } {
   return { status, body: JSON.stringify(body) };
 }
 
-before(async () => {
+beforeAll(async () => {
   delete process.env.STORAGE_EMULATOR_HOST;
   server = createServer((req, res) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '' });
@@ -36,7 +36,7 @@ before(async () => {
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
-after(async () => {
+afterAll(async () => {
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });
