@@ -87,15 +87,12 @@ export async function runController(config: ControllerConfig, logger: Logger): P
   const buckets = createBuckets(
     config.storageEmulatorHost ? { emulatorHost: config.storageEmulatorHost } : {},
   );
-  // The poller and the runner need each other: the poller enqueues into the runner's queue.
-  const late: { runner?: Runner } = {};
   const poller = new SessionPoller({
     batch,
     parent: parentOf(config.project, config.location),
     session: config.session,
     intervalMs: config.pollIntervalMs,
     clock: systemClock,
-    enqueue: (key, ended) => late.runner?.enqueue(key, ended),
     logger,
   });
   const reconcile = createReconciler({
@@ -125,11 +122,10 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     reconcile,
     concurrency: config.concurrency,
     logger,
-    poller,
+    sources: [poller],
     metrics,
     ...(elector ? { elector } : {}),
   });
-  late.runner = runner;
   const metricsServer = await startHttpServer({ addr: config.metricsAddr, metrics });
   const healthServer = await startHttpServer({
     addr: config.healthAddr,

@@ -9,6 +9,7 @@ import { LABEL_NAME, LABEL_NAMESPACE, LABEL_SESSION } from '../api/drmaa2job.js'
 import { listAllJobs, type BatchJobs } from '../ports/batchJobs.js';
 import type { Clock } from '../ports/clock.js';
 import { MAX_JOBINFO_TEMPLATE } from '../translate/limits.js';
+import type { Source } from './runner.js';
 
 /** The poller's memory of the session's active Batch jobs, so a reconcile needs no GetJob per interval. */
 export interface JobCache {
@@ -25,9 +26,6 @@ export interface SessionPollerOptions {
   session: string;
   intervalMs: number;
   clock: Clock;
-  /** `ended`: the job left the active list (it ended or vanished), which users wait for; a job that
-   * only moved between active states is not. */
-  enqueue(key: string, ended: boolean): void;
   logger: Logger;
   pageSize?: number;
   /** The list filter; defaults to activeJobsFilter(session). */
@@ -35,6 +33,11 @@ export interface SessionPollerOptions {
   /** Called after each poll with the number of ListJobs calls it made (for metrics). */
   onPoll?(pages: number, seconds: number): void;
 }
+
+/** Where the poller hands the keys of resources whose Batch job changed: `ended` when the job left the
+ * active list (it ended or vanished), which users wait for; a job that only moved between active states is
+ * not. */
+export type Enqueue = (key: string, ended: boolean) => void;
 
 interface Seen {
   job: Job;
@@ -91,7 +94,7 @@ function changed(known: Job | undefined, next: Job): boolean {
   return known.status?.state !== next.status?.state || known.updateTime !== next.updateTime;
 }
 
-export class SessionPoller implements JobCache {
+export class SessionPoller implements JobCache, Source {
   private seen = new Map<string, Seen>();
   private running: Promise<void> | undefined;
   private abort: AbortController | undefined;
@@ -121,7 +124,7 @@ export class SessionPoller implements JobCache {
   }
 
   /** One poll: lists every page, enqueues the resources whose Batch job changed or left the list. */
-  async pollOnce(): Promise<number> {
+  async pollOnce(enqueue: Enqueue): Promise<number> {
     const listed = await this.listAll();
     const next = new Map<string, Seen>();
     for (const job of listed.jobs) {
@@ -133,10 +136,10 @@ export class SessionPoller implements JobCache {
         continue;
       }
       next.set(name, { job: retained(job), key });
-      if (key) this.opts.enqueue(key, false);
+      if (key) enqueue(key, false);
     }
     for (const [name, known] of this.seen) {
-      if (!next.has(name) && known.key) this.opts.enqueue(known.key, true);
+      if (!next.has(name) && known.key) enqueue(known.key, true);
     }
     this.seen = next;
     return listed.pages;
@@ -156,19 +159,20 @@ export class SessionPoller implements JobCache {
     );
   }
 
-  /** Polls every interval until stop(); a failed poll is logged and retried at the next interval. */
-  start(): void {
+  /** Polls every interval until stop(), handing changes to `enqueue`; a failed poll is logged and retried at
+   * the next interval. */
+  start(enqueue: Enqueue): void {
     if (this.running) return;
     const abort = new AbortController();
     this.abort = abort;
-    this.running = this.loop(abort.signal);
+    this.running = this.loop(enqueue, abort.signal);
   }
 
-  private async loop(signal: AbortSignal): Promise<void> {
+  private async loop(enqueue: Enqueue, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const started = this.opts.clock.now().getTime();
       try {
-        const pages = await this.pollOnce();
+        const pages = await this.pollOnce(enqueue);
         this.opts.onPoll?.(pages, (this.opts.clock.now().getTime() - started) / 1000);
       } catch (err) {
         this.opts.logger.warn({ err: (err as Error).message }, 'Session poll failed; retrying next interval');

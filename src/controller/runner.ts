@@ -24,9 +24,11 @@ export interface Elector {
   stop(): Promise<void>;
 }
 
-/** The session poller as the runner uses it: runs only while this instance leads. */
-export interface Poller {
-  start(): void;
+/** Something besides the watch that brings keys, as controller-runtime's sources do (the session poller):
+ * the runner starts it while this instance leads, handing it the queue, and stops it when it no longer does.
+ * `urgent` keys (a Batch job that ended) go before new resources. */
+export interface Source {
+  start(enqueue: (key: string, urgent: boolean) => void): void;
   stop(): Promise<void>;
 }
 
@@ -35,7 +37,7 @@ export interface RunnerOptions {
   reconcile: Reconcile;
   concurrency: number;
   logger: Logger;
-  poller?: Poller;
+  sources?: Source[];
   elector?: Elector;
   metrics?: RunnerMetrics;
   queue?: WorkQueueOptions;
@@ -72,12 +74,6 @@ export class Runner {
       onStartedLeading: () => this.startWorking(),
       onStoppedLeading: () => void this.stopWorking(),
     });
-  }
-
-  /** Queues a key now (the session poller's changes; `urgent` for a Batch job that ended, which goes before
-   * new resources); ignored while this instance does not lead. */
-  enqueue(key: string, urgent: boolean): void {
-    this.queue?.add(key, { urgent });
   }
 
   private isUrgent(key: string): boolean {
@@ -118,7 +114,7 @@ export class Runner {
         this.opts.logger.error({ err: (err as Error).message }, 'Worker stopped unexpectedly');
       }),
     );
-    this.opts.poller?.start();
+    for (const source of this.opts.sources ?? []) source.start((key, urgent) => queue.add(key, { urgent }));
     this.opts.logger.info({ concurrency: workers }, 'Reconciling started');
   }
 
@@ -127,9 +123,9 @@ export class Runner {
     if (!queue) return;
     this.queue = undefined;
     queue.shutDown();
-    const poller = this.opts.poller?.stop();
+    const sources = (this.opts.sources ?? []).map((source) => source.stop());
     await queue.drained();
-    await Promise.all([...this.workers, poller]);
+    await Promise.all([...this.workers, ...sources]);
     this.workers = [];
     this.opts.logger.info('Reconciling stopped');
   }

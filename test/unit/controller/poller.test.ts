@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { BatchJobState, Job } from '../../../src/api/batch.js';
 import { LABEL_NAME, LABEL_NAMESPACE, LABEL_SESSION } from '../../../src/api/drmaa2job.js';
-import { SessionPoller, activeJobsFilter, keyOfJob, retained } from '../../../src/controller/poller.js';
+import {
+  SessionPoller,
+  activeJobsFilter,
+  keyOfJob,
+  retained,
+  type Enqueue,
+} from '../../../src/controller/poller.js';
 import { jobInfoOf, taskCountsOf, translateSpec } from '../../../src/translate/index.js';
 import type { JobPage, ListJobsQuery } from '../../../src/ports/batchJobs.js';
 import { compileFilter } from '../../../src/emulator/filter.js';
@@ -55,6 +61,12 @@ function addJob(id: string, state: BatchJobState, session = 'prod'): string {
   return name;
 }
 
+/** What the runner hands the poller: records every key, and those whose job ended. */
+const enqueue: Enqueue = (key, gone) => {
+  enqueued.push(key);
+  if (gone) ended.push(key);
+};
+
 function newPoller(pageSize = 50): SessionPoller {
   return new SessionPoller({
     batch,
@@ -63,10 +75,6 @@ function newPoller(pageSize = 50): SessionPoller {
     intervalMs: INTERVAL,
     clock,
     pageSize,
-    enqueue: (key, gone) => {
-      enqueued.push(key);
-      if (gone) ended.push(key);
-    },
     logger: pino({ level: 'silent' }),
   });
 }
@@ -105,14 +113,14 @@ describe('SessionPoller.pollOnce', () => {
   it('enqueues every active job at first sight, then only what changed', async () => {
     addJob('a', 'QUEUED');
     const b = addJob('b', 'RUNNING');
-    await poller.pollOnce();
+    await poller.pollOnce(enqueue);
     assert.deepEqual(enqueued.sort(), ['team/a', 'team/b']);
     enqueued = [];
-    await poller.pollOnce();
+    await poller.pollOnce(enqueue);
     assert.deepEqual(enqueued, [], 'nothing changed, nothing enqueued');
     clock.advance(1000);
     batch.setState(b, 'CANCELLATION_IN_PROGRESS');
-    await poller.pollOnce();
+    await poller.pollOnce(enqueue);
     assert.deepEqual(enqueued, ['team/b']);
     assert.deepEqual(ended, [], 'still active: not marked as ended');
   });
@@ -121,7 +129,7 @@ describe('SessionPoller.pollOnce', () => {
     addJob('mine', 'RUNNING');
     addJob('theirs', 'RUNNING', 'other');
     addJob('old', 'SUCCEEDED');
-    await poller.pollOnce();
+    await poller.pollOnce(enqueue);
     assert.deepEqual(enqueued, ['team/mine']);
     assert.equal(poller.size(), 1);
   });
@@ -129,24 +137,24 @@ describe('SessionPoller.pollOnce', () => {
   it('a job that ended is enqueued once more, then leaves the poll set', async () => {
     const a = addJob('a', 'RUNNING');
     addJob('b', 'RUNNING');
-    await poller.pollOnce();
+    await poller.pollOnce(enqueue);
     enqueued = [];
     clock.advance(1000);
     batch.setState(a, 'SUCCEEDED');
-    await poller.pollOnce();
+    await poller.pollOnce(enqueue);
     assert.deepEqual(enqueued, ['team/a']);
     assert.deepEqual(ended, ['team/a'], 'marked as ended: it goes before new resources');
     assert.equal(poller.size(), 1);
     assert.equal(poller.get(a), undefined, 'no stale view of an ended job');
     enqueued = [];
-    await poller.pollOnce();
+    await poller.pollOnce(enqueue);
     assert.deepEqual(enqueued, []);
   });
 
   it('follows every page: list calls per poll equal the pages, never one per job', async () => {
     poller = newPoller(2);
     for (let i = 0; i < 5; i++) addJob(`j${i}`, 'RUNNING');
-    assert.equal(await poller.pollOnce(), 3);
+    assert.equal(await poller.pollOnce(enqueue), 3);
     assert.equal(batch.lists.length, 3);
     assert.equal(enqueued.length, 5);
     assert.deepEqual(
@@ -155,29 +163,29 @@ describe('SessionPoller.pollOnce', () => {
     );
     assert.ok(batch.lists.every((q) => q.filter === activeJobsFilter('prod') && q.parent === PARENT));
     assert.equal(batch.callsOf('getJob').length, 0);
-    await poller.pollOnce();
+    await poller.pollOnce(enqueue);
     assert.equal(batch.lists.length, 6);
   });
 
   it('serves the newest view of a job to the reconciler', async () => {
     const a = addJob('a', 'QUEUED');
-    await poller.pollOnce();
+    await poller.pollOnce(enqueue);
     assert.equal(poller.get(a)?.status?.state, 'QUEUED');
     clock.advance(1000);
     batch.setState(a, 'RUNNING');
-    await poller.pollOnce();
+    await poller.pollOnce(enqueue);
     assert.equal(poller.get(a)?.status?.state, 'RUNNING');
   });
 
   it('remember: a fresher job read by the reconciler is kept and not reported again', async () => {
     const a = addJob('a', 'QUEUED');
-    await poller.pollOnce();
+    await poller.pollOnce(enqueue);
     enqueued = [];
     clock.advance(1000);
     batch.setState(a, 'RUNNING');
     poller.remember(batch.job(a)!);
     assert.equal(poller.get(a)?.status?.state, 'RUNNING');
-    await poller.pollOnce();
+    await poller.pollOnce(enqueue);
     assert.deepEqual(enqueued, [], 'the reconciler already saw this change');
   });
 
@@ -186,14 +194,14 @@ describe('SessionPoller.pollOnce', () => {
     const old = batch.job(a)!;
     clock.advance(1000);
     batch.setState(a, 'RUNNING');
-    await poller.pollOnce();
+    await poller.pollOnce(enqueue);
     poller.remember(old);
     assert.equal(poller.get(a)?.status?.state, 'RUNNING');
   });
 
   it('remember: an ended job is dropped', async () => {
     const a = addJob('a', 'RUNNING');
-    await poller.pollOnce();
+    await poller.pollOnce(enqueue);
     clock.advance(1000);
     batch.setState(a, 'FAILED');
     poller.remember(batch.job(a)!);
@@ -208,7 +216,7 @@ describe('SessionPoller.start', () => {
   it('polls once per interval until stopped, and survives a failed list', async () => {
     addJob('a', 'RUNNING');
     batch.nextListFailure = batchError('Unavailable');
-    poller.start();
+    poller.start(enqueue);
     await flush();
     assert.equal(batch.lists.length, 1);
     assert.deepEqual(enqueued, [], 'the failed poll enqueued nothing');

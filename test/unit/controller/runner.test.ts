@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import type { Drmaa2Job } from '../../../src/api/drmaa2job.js';
 import type { LeaderCallbacks } from '../../../src/controller/leaderElector.js';
 import { TerminalError, type ReconcileResult } from '../../../src/controller/reconcileContract.js';
-import { Runner, type Elector, type Poller, type RunnerMetrics } from '../../../src/controller/runner.js';
+import { Runner, type Elector, type Source, type RunnerMetrics } from '../../../src/controller/runner.js';
 import type { JobWatch } from '../../../src/ports/jobWatch.js';
 
 class FakeWatch implements JobWatch {
@@ -72,12 +72,17 @@ class FakeElector implements Elector {
   }
 }
 
-class FakePoller implements Poller {
+class FakePoller implements Source {
   running = false;
   starts = 0;
-  start(): void {
+  /** What the runner handed the last start: a stopped source's is the old, shut-down queue's. */
+  enqueue: (key: string, urgent: boolean) => void = () => {
+    throw new Error('not started');
+  };
+  start(enqueue: (key: string, urgent: boolean) => void): void {
     this.running = true;
     this.starts++;
+    this.enqueue = enqueue;
   }
   async stop(): Promise<void> {
     this.running = false;
@@ -230,9 +235,11 @@ describe('Runner without leader election', () => {
     const watch = new FakeWatch(new Map([['a/blocker', job('a/blocker')]]));
     const seen: string[] = [];
     let release: (() => void) | undefined;
+    const poller = new FakePoller();
     const r = runner({
       watch,
       concurrency: 1,
+      sources: [poller],
       reconcile: async (key) => {
         seen.push(key);
         if (key === 'a/blocker') await new Promise<void>((resolve) => (release = resolve));
@@ -247,7 +254,7 @@ describe('Runner without leader election', () => {
     }
     watch.jobs.set('a/deleting', deleting);
     watch.emit('a/deleting');
-    r.enqueue('a/ended', true);
+    poller.enqueue('a/ended', true);
     release!();
     await until(() => seen.length === 5, 'every key');
     assert.deepEqual(seen, ['a/blocker', 'a/deleting', 'a/ended', 'a/new-1', 'a/new-2']);
@@ -281,7 +288,7 @@ describe('Runner with leader election', () => {
     const elector = new FakeElector();
     const poller = new FakePoller();
     const seen: string[] = [];
-    const r = runner({ watch, elector, poller, reconcile: async (key) => (seen.push(key), {}) });
+    const r = runner({ watch, elector, sources: [poller], reconcile: async (key) => (seen.push(key), {}) });
     await r.start();
     watch.emit('a/1');
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -299,14 +306,14 @@ describe('Runner with leader election', () => {
     const elector = new FakeElector();
     const poller = new FakePoller();
     const seen: string[] = [];
-    const r = runner({ watch, elector, poller, reconcile: async (key) => (seen.push(key), {}) });
+    const r = runner({ watch, elector, sources: [poller], reconcile: async (key) => (seen.push(key), {}) });
     await r.start();
     elector.lead();
     await until(() => seen.length === 1, 'the first pass');
     elector.lose();
     assert.equal(r.isWorking(), false);
     watch.emit('a/1');
-    r.enqueue('a/1', false);
+    poller.enqueue('a/1', false);
     await new Promise((resolve) => setTimeout(resolve, 5));
     assert.equal(seen.length, 1);
     assert.equal(poller.running, false);
