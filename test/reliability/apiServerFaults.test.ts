@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { ControllerProcess } from '../support/controllerProcess.js';
-import { startPeers, type Peers } from '../support/startPeers.js';
+import type { Peers } from '../support/startPeers.js';
 import {
   applyAll,
   controllerFor,
@@ -18,6 +18,8 @@ import {
   listJobs,
   size,
   sleep,
+  startSuite,
+  stopSuite,
 } from './support.js';
 
 const NS = 'apiserver-faults';
@@ -29,16 +31,14 @@ let created: CreatedJobs;
 let applied = 0;
 
 beforeAll(async () => {
-  peers = await startPeers({ apiServerArgs: ['--watch-cache=false', '--min-request-timeout=3'] });
-  assert.equal((await peers.controlPlane.kubectl(['create', 'namespace', NS])).code, 0);
+  peers = await startSuite([NS], { apiServerArgs: ['--watch-cache=false', '--min-request-timeout=3'] });
   created = new CreatedJobs(peers.emulator);
   controller = await controllerFor(peers, 'apiserver-faults', ['--concurrency', '8']);
 });
 
 afterAll(async () => {
   created?.stop();
-  await controller?.stop().catch(() => undefined);
-  await peers?.stop();
+  await stopSuite(peers, controller);
 });
 
 /** Applies `n` more jobs: some finish at once, some run for a few seconds. */

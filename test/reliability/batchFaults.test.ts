@@ -6,7 +6,7 @@ import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { Drmaa2Job } from '../../src/api/drmaa2job.js';
 import type { ControllerProcess } from '../support/controllerProcess.js';
-import { startPeers, type Peers } from '../support/startPeers.js';
+import type { Peers } from '../support/startPeers.js';
 import {
   applyAll,
   controllerFor,
@@ -17,6 +17,8 @@ import {
   jobManifest,
   listJobs,
   size,
+  startSuite,
+  stopSuite,
 } from './support.js';
 
 const NS = 'batch-faults';
@@ -34,13 +36,11 @@ let peers: Peers;
 let controller: ControllerProcess | undefined;
 
 beforeAll(async () => {
-  peers = await startPeers();
-  assert.equal((await peers.controlPlane.kubectl(['create', 'namespace', NS])).code, 0);
+  peers = await startSuite([NS]);
 });
 
 afterAll(async () => {
-  await controller?.stop().catch(() => undefined);
-  await peers?.stop();
+  await stopSuite(peers, controller);
 });
 
 /** Most calls in any sliding minute. */

@@ -7,22 +7,30 @@ import assert from 'node:assert/strict';
 import { FINALIZER, LABEL_NAME, LABEL_NAMESPACE, type Drmaa2Job } from '../../src/api/drmaa2job.js';
 import { createBatchJobs } from '../../src/adapters/batch/index.js';
 import type { ControllerProcess } from '../support/controllerProcess.js';
-import { startPeers, type Peers } from '../support/startPeers.js';
-import { applyAll, controllerFor, crashLines, eventually, getJob, jobManifest, sleep } from './support.js';
+import type { Peers } from '../support/startPeers.js';
+import {
+  applyAll,
+  controllerFor,
+  crashLines,
+  eventually,
+  getJob,
+  jobManifest,
+  sleep,
+  startSuite,
+  stopSuite,
+} from './support.js';
 
 const NS = 'deletion';
 let peers: Peers;
 let controller: ControllerProcess;
 
 beforeAll(async () => {
-  peers = await startPeers({ controllerManager: true });
-  assert.equal((await peers.controlPlane.kubectl(['create', 'namespace', NS])).code, 0);
+  peers = await startSuite([NS], { controllerManager: true });
   controller = await controllerFor(peers, 'deletion', ['--concurrency', '4']);
 });
 
 afterAll(async () => {
-  await controller?.stop().catch(() => undefined);
-  await peers?.stop();
+  await stopSuite(peers, controller);
 });
 
 function batchJobsOf(namespace: string, name: string) {

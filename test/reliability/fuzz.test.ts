@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { manifestCase, type Json, type Kind } from './fuzzManifests.js';
 import type { ControllerProcess } from '../support/controllerProcess.js';
-import { startPeers, type Peers } from '../support/startPeers.js';
+import type { Peers } from '../support/startPeers.js';
 import {
   applyAll,
   controllerFor,
@@ -19,6 +19,8 @@ import {
   jobManifest,
   listJobs,
   size,
+  startSuite,
+  stopSuite,
 } from './support.js';
 
 const NS = 'fuzz';
@@ -36,13 +38,11 @@ let controller: ControllerProcess | undefined;
 
 beforeAll(async () => {
   // Container jobs are simulated: fuzzed commands and images never run on this machine.
-  peers = await startPeers({ emulator: { containers: 'simulate' } });
-  assert.equal((await peers.controlPlane.kubectl(['create', 'namespace', NS])).code, 0);
+  peers = await startSuite([NS], { emulator: { containers: 'simulate' } });
 });
 
 afterAll(async () => {
-  await controller?.stop().catch(() => undefined);
-  await peers?.stop();
+  await stopSuite(peers, controller);
 });
 
 /** A message names the field when it mentions `spec` or one of its paths (or the unknown field). */

@@ -10,8 +10,8 @@ import { dump } from 'js-yaml';
 import { LABEL_NAMESPACE, type Drmaa2Job } from '../../src/api/drmaa2job.js';
 import type { ControllerProcess } from '../support/controllerProcess.js';
 import type { KubectlResult } from '../support/kubectl.js';
-import { startPeers, type Peers } from '../support/startPeers.js';
-import { controllerFor, crashLines, eventually, getJob, listJobs } from './support.js';
+import type { Peers } from '../support/startPeers.js';
+import { controllerFor, crashLines, eventually, getJob, listJobs, startSuite, stopSuite } from './support.js';
 
 const A = 'team-a';
 const B = 'team-b';
@@ -31,7 +31,7 @@ function ok(result: KubectlResult, what: string): string {
 }
 
 beforeAll(async () => {
-  peers = await startPeers();
+  peers = await startSuite([]);
   const cp = peers.controlPlane;
   const docs: unknown[] = [];
   for (const ns of [A, B]) {
@@ -91,8 +91,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await controller?.stop().catch(() => undefined);
-  await peers?.stop();
+  await stopSuite(peers, controller);
 });
 
 interface Spec {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import type { ControllerProcess, LogLine } from '../support/controllerProcess.js';
-import { startPeers, type Peers } from '../support/startPeers.js';
+import type { Peers } from '../support/startPeers.js';
 import {
   applyAll,
   controllerFor,
@@ -16,6 +16,8 @@ import {
   listJobs,
   size,
   sleep,
+  startSuite,
+  stopSuite,
 } from './support.js';
 
 const NS = 'leader-failover';
@@ -43,13 +45,11 @@ let peers: Peers;
 const controllers: ControllerProcess[] = [];
 
 beforeAll(async () => {
-  peers = await startPeers();
-  assert.equal((await peers.controlPlane.kubectl(['create', 'namespace', NS])).code, 0);
+  peers = await startSuite([NS]);
 });
 
 afterAll(async () => {
-  for (const c of controllers) await c.stop().catch(() => undefined);
-  await peers?.stop();
+  await stopSuite(peers, ...controllers);
 });
 
 async function lease(): Promise<Lease> {

@@ -12,8 +12,18 @@ import assert from 'node:assert/strict';
 import { LABEL_NAMESPACE, type Drmaa2Job, type Drmaa2JobStatus } from '../../src/api/drmaa2job.js';
 import type { CallRecord } from '../../src/emulator/index.js';
 import { startControllerProcess, type ControllerProcess } from '../support/controllerProcess.js';
-import { startPeers, type Peers } from '../support/startPeers.js';
-import { applyAll, crashLines, eventually, finished, jobManifest, size, sleep } from './support.js';
+import type { Peers } from '../support/startPeers.js';
+import {
+  applyAll,
+  crashLines,
+  eventually,
+  finished,
+  jobManifest,
+  size,
+  sleep,
+  startSuite,
+  stopSuite,
+} from './support.js';
 
 /** Big objects live here; the small ones elsewhere, so that reading those back stays cheap. */
 const NS = 'memory';
@@ -62,9 +72,7 @@ function sample(): void {
 }
 
 beforeAll(async () => {
-  peers = await startPeers();
-  for (const ns of [NS, SMALL_NS])
-    assert.equal((await peers.controlPlane.kubectl(['create', 'namespace', ns])).code, 0);
+  peers = await startSuite([NS, SMALL_NS]);
   unsubscribe = peers.emulator.onCall((call) => {
     if (call.jobId) calls.push(call);
   });
@@ -77,8 +85,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (sampler) clearInterval(sampler);
   unsubscribe?.();
-  await controller?.stop().catch(() => undefined);
-  await peers?.stop();
+  await stopSuite(peers, controller);
 });
 
 /** As controllerFor (support.ts) starts it, plus the Deployment's NODE_OPTIONS: merged over the test's own

@@ -10,8 +10,8 @@ import { load } from 'js-yaml';
 import { LABEL_NAME, LABEL_NAMESPACE } from '../../src/api/drmaa2job.js';
 import type { ControllerProcess } from '../support/controllerProcess.js';
 import { PROJECT_ROOT } from '../support/peers.js';
-import { startPeers, type Peers } from '../support/startPeers.js';
-import { controllerFor, eventually, finished, listJobs } from './support.js';
+import type { Peers } from '../support/startPeers.js';
+import { controllerFor, eventually, finished, listJobs, startSuite, stopSuite } from './support.js';
 
 const NS = 'tenant';
 const SA = 'system:serviceaccount:drmaa2-system:drmaa2-batch-controller';
@@ -19,13 +19,11 @@ let peers: Peers;
 let controller: ControllerProcess | undefined;
 
 beforeAll(async () => {
-  peers = await startPeers({ emulator: { containers: 'simulate' } });
-  assert.equal((await peers.controlPlane.kubectl(['create', 'namespace', NS])).code, 0);
+  peers = await startSuite([NS], { emulator: { containers: 'simulate' } });
 });
 
 afterAll(async () => {
-  await controller?.stop().catch(() => undefined);
-  await peers?.stop();
+  await stopSuite(peers, controller);
 });
 
 /** `kubectl auth can-i --list`: resource -> sorted verbs. */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { LABEL_UID, type Drmaa2Job } from '../../src/api/drmaa2job.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { startControllerProcess, type ControllerProcess } from '../support/controllerProcess.js';
-import type { Peers } from '../support/startPeers.js';
+import { startPeers, type Peers, type PeersOptions } from '../support/startPeers.js';
 
 /** A suite's size: the CI value unless the environment variable gives another. */
 export function size(variable: string, ci: number): number {
@@ -135,4 +135,23 @@ export function crashLines(controller: ControllerProcess): string[] {
     .logs()
     .filter((line) => line.level === 0 || line.level >= 50)
     .map((line) => line.msg);
+}
+
+/** The peers of one suite (one per file), with its namespaces made. */
+export async function startSuite(namespaces: string[], opts: PeersOptions = {}): Promise<Peers> {
+  const peers = await startPeers(opts);
+  for (const ns of namespaces) {
+    const r = await peers.controlPlane.kubectl(['create', 'namespace', ns]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  return peers;
+}
+
+/** Stops what a suite started: its controllers first (gracefully, whatever state they are in), then the peers. */
+export async function stopSuite(
+  peers: Peers | undefined,
+  ...controllers: (ControllerProcess | undefined)[]
+): Promise<void> {
+  for (const controller of controllers) await controller?.stop().catch(() => undefined);
+  await peers?.stop();
 }
