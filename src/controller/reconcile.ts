@@ -6,33 +6,27 @@
 //   1 gone · 2 deleting · 3 finalizer · 4 validation · 5 hold and start time · 6 buckets · 7 create ·
 //   the owner guard · 8 terminate · 9 observe · 10 TTL · 11 look again
 import type { Logger } from 'pino';
-import { isCancellableJob, jobNameOf, stateOf, type Task } from '../api/batch.js';
-import { FINALIZER, keyOf, parseKey, type Drmaa2Job, type Drmaa2JobStatus } from '../api/drmaa2job.js';
+import { isCancellableJob, jobNameOf, stateOf } from '../api/batch.js';
+import { FINALIZER, keyOf, parseKey, type Drmaa2Job } from '../api/drmaa2job.js';
 import type { BatchJobs } from '../ports/batchJobs.js';
 import type { Buckets } from '../ports/buckets.js';
 import type { Clock } from '../ports/clock.js';
-import { isBatchError, isKubeError } from '../ports/errors.js';
+import { isBatchError } from '../ports/errors.js';
 import type { EventSink } from '../ports/eventSink.js';
 import type { KubeStore } from '../ports/kubeStore.js';
-import {
-  arrayLength,
-  batchJobNames,
-  isPerElement,
-  jobStateOf,
-  taskCountsOf,
-  translateSpec,
-  type Submission,
-} from '../translate/index.js';
-import { isTerminal, resynced, type ArrayLayout, type Phase } from '../translate/status.js';
+import { batchJobNames, translateSpec, type Submission } from '../translate/index.js';
+import { isTerminal, resynced, type Phase } from '../translate/status.js';
 import { EndedElements } from './endedElements.js';
 import { HOLD_IGNORED, batchJobNotOwnedEvent } from './events.js';
 import { Expectations } from './expectations.js';
 import { ownedJobsFor, prove, type OwnedJob, type OwnedJobs, type Proven } from './ownedJobs.js';
 import { OwnWrites } from './ownWrites.js';
 import type { JobCache } from './poller.js';
-import { syncProblemOf, StageOutError } from './problems.js';
+import { afterFailure, StageOutError } from './problems.js';
 import { TerminalError, type Reconcile, type ReconcileResult } from './reconcileContract.js';
+import { layoutOf, recordedJobs } from './namedJobs.js';
 import { ResourceWrites } from './resourceWrites.js';
+import { tasksOf } from './taskListing.js';
 
 export interface ReconcilerConfig {
   project: string;
@@ -64,9 +58,6 @@ export interface ReconcilerDeps {
 
 /** How soon to look again while a deletion waits for Batch to cancel or delete the job. */
 const DELETE_POLL_MS = 2000;
-/** A status write that met a newer resourceVersion is retried once the watch delivered the newer object,
- * which takes a moment; retrying at once would only conflict again. */
-const CONFLICT_REQUEUE_MS = 200;
 /** A pass that found the cache older than the controller's own last write looks again after this long
  * unless the watch delivers the write first (it normally does, within milliseconds). */
 const STALE_REQUEUE_MS = 1000;
@@ -98,7 +89,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     try {
       return await ladder(resource, log);
     } catch (err) {
-      return await failed(key, resource, err, log);
+      return await afterFailure(key, writes.newest(key) ?? resource, err, writes, log);
     } finally {
       writes.endPass(key);
     }
@@ -361,32 +352,6 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     return { kind: 'submitted', jobs, tasks, ...(array ? { array } : {}) };
   }
 
-  /** Tasks are listed only where the job itself does not say enough: when it ended (exit codes for
-   * jobInfo), and for a native array whose task counts moved since the last status (per-index results).
-   * Per-element arrays take their per-index results from the jobs' states, so only the job that speaks for
-   * the whole array (jobInfo) has its tasks listed, once all elements ended. */
-  async function tasksOf(
-    owned: OwnedJobs,
-    resource: Drmaa2Job,
-    jobs: OwnedJob[],
-    array?: ArrayLayout,
-  ): Promise<(Task[] | undefined)[]> {
-    const ended = jobs.map((job) => isTerminal(jobStateOf(job).state));
-    const wanted = jobs.map((job, i) => {
-      if (array?.mode === 'native') return ended[i] || !sameCounts(taskCountsOf(job), resource.status?.tasks);
-      return ended[i]!;
-    });
-    if (array?.mode === 'perElement') {
-      const failed = jobs.findIndex((job) => jobStateOf(job).state === 'Failed');
-      const speaker = failed >= 0 ? failed : jobs.length - 1;
-      wanted.fill(false);
-      if (ended.every(Boolean)) wanted[speaker] = true;
-    }
-    const tasks: (Task[] | undefined)[] = [];
-    for (const [i, job] of jobs.entries()) tasks.push(wanted[i] ? await owned.listTasks(job) : undefined);
-    return tasks;
-  }
-
   // 10) A finished job's Batch job goes after ttlSecondsAfterFinished; the resource and its status stay.
   async function expire(resource: Drmaa2Job, log: Logger): Promise<ReconcileResult> {
     const ttl = resource.spec.ttlSecondsAfterFinished;
@@ -425,34 +390,6 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     return { requeueAfterMs: Math.round(config.pollIntervalMs * (1 + jitter * random())) };
   }
 
-  /** What a failed pass does: a conflict waits for the watch, a write the API server refuses for good is
-   * reported and dropped, a retried error is shown as Synced=False and backs off. */
-  async function failed(
-    key: string,
-    resource: Drmaa2Job,
-    err: unknown,
-    log: Logger,
-  ): Promise<ReconcileResult> {
-    if (isKubeError(err, 'Conflict')) {
-      log.debug('Drmaa2Job changed meanwhile; requeued');
-      return { requeueAfterMs: CONFLICT_REQUEUE_MS };
-    }
-    if (isKubeError(err, 'NotFound')) return {};
-    const newest = writes.newest(key) ?? resource;
-    if (isKubeError(err, 'Invalid')) {
-      // The API server refuses the controller's own write for this object as it is stored (a rule it
-      // cannot evaluate on it): retrying cannot help until the object changes.
-      await writes.reportProblem(newest, { reason: 'KubeError', message: err.message }, log);
-      throw new TerminalError(`the API server refuses updates of ${key}: ${err.message}`, { cause: err });
-    }
-    const problem = syncProblemOf(err);
-    if (problem) {
-      log.warn({ reason: problem.reason, err: problem.message }, 'Reconcile failed; retrying with back-off');
-      await writes.reportProblem(newest, problem, log);
-    }
-    throw err;
-  }
-
   /** The Batch jobs of a resource: those its status names, else those this process just submitted. */
   function jobNamesOf(resource: Drmaa2Job): string[] {
     const recorded = recordedJobs(resource);
@@ -479,36 +416,4 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     if (Number.isNaN(created)) return;
     deps.metrics?.submitLatency(Math.max(0, (clock.now().getTime() - created) / 1000));
   }
-}
-
-/** The array layout of a submitted job, from its spec alone (no translation needed). */
-function layoutOf(resource: Drmaa2Job): ArrayLayout | undefined {
-  const array = resource.spec.array;
-  if (!array) return undefined;
-  const step = array.step ?? 1;
-  const indexes: number[] = [];
-  for (let i = array.begin; i <= array.end && step > 0; i += step) indexes.push(i);
-  return { begin: array.begin, step, indexes, mode: isPerElement(resource.spec) ? 'perElement' : 'native' };
-}
-
-/** The Batch jobs a submitted resource's status names, never more than its spec can have: a status is a
- * claim (the owner guard decides on each name), and its length must not decide how many reads a pass makes. */
-function recordedJobs(resource: Drmaa2Job): string[] {
-  const status = resource.status;
-  const array = resource.spec.array;
-  const most = array && isPerElement(resource.spec) ? arrayLength(array) : 1;
-  const elements = status?.array?.jobs?.map((j) => j.name).filter(Boolean) ?? [];
-  if (elements.length > 0) return elements.slice(0, most);
-  return status?.batchJob?.name ? [status.batchJob.name] : [];
-}
-
-function sameCounts(a: ReturnType<typeof taskCountsOf>, b: Drmaa2JobStatus['tasks']): boolean {
-  return (
-    b !== undefined &&
-    a.total === b.total &&
-    a.pending === b.pending &&
-    a.running === b.running &&
-    a.succeeded === b.succeeded &&
-    a.failed === b.failed
-  );
 }
