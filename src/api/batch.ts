@@ -44,9 +44,6 @@ export const CANCELLABLE_JOB_STATES: readonly BatchJobState[] = [
   'RUNNING',
 ];
 
-/** States a Batch job never leaves (other than by deletion). */
-export const TERMINAL_JOB_STATES: readonly BatchJobState[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
-
 /** The state of a job as Batch reports it; absent means unknown. */
 export function stateOf(job: { status?: JobStatus | undefined }): BatchJobState {
   return job.status?.state ?? 'STATE_UNSPECIFIED';
