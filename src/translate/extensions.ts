@@ -45,11 +45,12 @@ export function parseExtensions(
       continue;
     }
     switch (key) {
+      // An empty script is unset, as in the original library (Batch refuses a script runnable without text).
       case 'prolog':
-        out.prolog = value;
+        if (value !== '') out.prolog = value;
         break;
       case 'epilog':
-        out.epilog = value;
+        if (value !== '') out.epilog = value;
         break;
       case 'spot':
         if (TRUE.has(value)) out.spot = true;
@@ -75,17 +76,18 @@ export function parseExtensions(
   return out;
 }
 
-/** `N*type`: the count is required (the original read a bare type as one, a bad count as none). */
+/** `N*type`, or a bare type meaning one, as the original library read it (a bad count is an error here,
+ * where the original silently requested none). */
 function parseAccelerator(value: string, at: string, errors: SpecError[]): Extensions['accelerator'] {
-  const match = /^([1-9]\d{0,2})\*([a-z0-9][a-z0-9-]*)$/.exec(value);
+  const match = /^(?:([1-9]\d{0,2})\*)?([a-z0-9][a-z0-9-]*)$/.exec(value);
   if (!match) {
     errors.push({
       path: at,
-      message: `expected N*type such as 1*nvidia-tesla-t4, got ${JSON.stringify(value)}`,
+      message: `expected N*type such as 1*nvidia-tesla-t4 (or a bare type for one), got ${JSON.stringify(value)}`,
     });
     return undefined;
   }
-  return { count: Number(match[1]), type: match[2]! };
+  return { count: match[1] ? Number(match[1]) : 1, type: match[2]! };
 }
 
 function parseSecretEnv(value: string, at: string, errors: SpecError[]): Record<string, string> | undefined {

@@ -80,7 +80,8 @@ function checkTemplate(template: JobTemplate, path: string, errors: SpecError[])
       message: 'must equal outputPath (Batch logs stdout and stderr together)',
     });
   }
-  if (template.jobName !== undefined && !JOB_ID_RULE.test(template.jobName)) {
+  // An empty jobName is unset (an ID is generated), as in the original library.
+  if (template.jobName && !JOB_ID_RULE.test(template.jobName)) {
     errors.push({
       path: `${path}.jobName`,
       message:

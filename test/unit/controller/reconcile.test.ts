@@ -264,7 +264,7 @@ describe('3) finalizer and 7) create', () => {
 });
 
 describe('4) validation', () => {
-  const invalid = () => resource({}, { extension: { extensionList: { accelerators: 'x' } } });
+  const invalid = () => resource({}, { extension: { extensionList: { accelerators: '0*x' } } });
 
   it('an invalid spec fails with the field path, calls no Batch API and does not loop', async () => {
     store.put(invalid());

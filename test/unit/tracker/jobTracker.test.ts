@@ -36,6 +36,12 @@ describe('JobTracker.addJob', () => {
     );
   });
 
+  it('an empty jobName is unset: an ID is generated, as in the original library', async () => {
+    const { tracker } = setup();
+    const name = await tracker.addJob({ ...scriptTemplate, jobName: '' });
+    assert.match(name, /\/jobs\/drmaa2-\d+-\d+$/);
+  });
+
   it('submits one Batch job labelled with the session and returns its full name', async () => {
     const { tracker, batch } = setup();
     const id = await tracker.addJob({ ...scriptTemplate, jobName: 'hello' });

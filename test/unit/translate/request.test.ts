@@ -373,10 +373,28 @@ describe('extensions', () => {
     assert.equal(request.job.allocationPolicy!.instances![0]!.policy!.provisioningModel, 'STANDARD');
   });
 
+  it('as in the original library: a bare accelerator type is one, an empty prolog or epilog is none, an empty jobName is unset', () => {
+    const gpu = only({ extension: { extensionList: { accelerators: 'nvidia-l4' } } });
+    assert.deepEqual(gpu.job.allocationPolicy!.instances![0]!.policy!.accelerators, [
+      { type: 'nvidia-l4', count: 1 },
+    ]);
+    const scripts = only({ extension: { extensionList: { prolog: '', epilog: '' } } });
+    const texts = scripts.job.taskGroups![0]!.taskSpec!.runnables!.map((r) => r.script?.text);
+    assert.ok(
+      texts.every((t) => t === undefined || t.trim() !== ''),
+      'no runnable with empty script text',
+    );
+    assert.equal(scripts.job.taskGroups![0]!.taskSpec!.runnables!.filter((r) => r.alwaysRun).length, 0);
+    assert.match(
+      only({ jobName: '' }).jobId,
+      /^hello-world-[0-9a-f]{8}$/,
+      'an ID generated for an empty jobName',
+    );
+  });
+
   it('bad values are errors at their key', () => {
     const cases: [Record<string, string>, string][] = [
       [{ spot: 'yes' }, 'spot: expected a boolean (true/false), got "yes"'],
-      [{ accelerators: 'nvidia-l4' }, 'accelerators: expected N*type'],
       [{ accelerators: '0*nvidia-l4' }, 'accelerators: expected N*type'],
       [{ tasks_per_node: 'two' }, 'tasks_per_node: expected a positive integer, got "two"'],
     ];

@@ -184,7 +184,7 @@ describe('JobTemplate -> CreateJobRequest', () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [
         { extension: { extensionList: { accelerators: 'two*gpu' } } },
-        /^spec\.jobTemplate\.extension\.extensionList\.accelerators: expected N\*type such as 1\*nvidia-tesla-t4, got "two\*gpu"$/,
+        /^spec\.jobTemplate\.extension\.extensionList\.accelerators: expected N\*type such as 1\*nvidia-tesla-t4 \(or a bare type for one\), got "two\*gpu"$/,
       ],
       [{ extension: { extensionList: { spot: 'maybe' } } }, /extensionList\.spot: expected a boolean/],
       [
