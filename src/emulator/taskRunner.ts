@@ -39,12 +39,13 @@ function commandOf(
   attempt: TaskAttempt,
   notes: string[],
 ): string[] | undefined {
-  // Batch's agent writes a script's text to a file and runs that file: a long script is no command-line
-  // argument (one of over 128 KiB could not even be passed to a process).
+  // The text is a script file's content (its shebang line picks the interpreter, /bin/sh by default:
+  // docs/batch-fidelity.md), so it is written to a file and run as one; a long script is no command-line
+  // argument either (one of over 128 KiB could not even be passed to a process).
   if (runnable.script?.text !== undefined) {
     const file = join(attempt.workDir, `runnable-${position}.sh`);
-    writeFileSync(file, runnable.script.text);
-    return ['/bin/sh', file];
+    writeFileSync(file, runnable.script.text, { mode: 0o755 });
+    return runnable.script.text.startsWith('#!') ? [file] : ['/bin/sh', file];
   }
   if (runnable.script?.path !== undefined) return ['/bin/sh', runnable.script.path];
   const container = runnable.container;

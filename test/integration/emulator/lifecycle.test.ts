@@ -58,6 +58,16 @@ describe('job lifecycle', () => {
     assert.match(emulator.taskLog(job.name!, 0), /long-ok/);
   });
 
+  it("a script's shebang line picks its interpreter; /bin/sh without one", async () => {
+    const withShebang = await finished(
+      (await create(scriptJob('#!/usr/bin/env node\nconsole.log(6 * 7)'))).name!,
+    );
+    assert.equal(withShebang.status?.state, 'SUCCEEDED');
+    assert.match(emulator.taskLog(withShebang.name!, 0), /42/);
+    const plain = await finished((await create(scriptJob('echo "$0"'))).name!);
+    assert.match(emulator.taskLog(plain.name!, 0), /runnable-0\.sh/);
+  });
+
   it('an environment too big to exec fails its task, and the emulator carries on', async () => {
     const environment = { variables: { BIG: 'x'.repeat(200_000) } };
     const job = await finished((await create(scriptJob('true', { environment }))).name!);
