@@ -192,13 +192,10 @@ function leaksOf(job: Drmaa2Job, b: Record<string, string>, bUids: string[]): st
   const decoded = template ? Buffer.from(template, 'base64').toString('utf8') : '';
   const found: string[] = [];
   if (text.includes(SECRET) || decoded.includes(SECRET)) found.push(`${job.metadata.name}: team-b's value`);
-  for (const name of Object.values(b)) {
-    if (job.status?.jobInfo?.id === name || job.status?.batchJob?.name === name) {
-      // A forged status names the job until the controller's next pass drops it; only what the controller
-      // itself writes counts, and it writes JobInfo (id) only from jobs it owns.
-      if (job.status?.jobInfo?.id === name) found.push(`${job.metadata.name}: JobInfo of ${name}`);
-    }
-  }
+  // A forged status names team-b's job in batchJob until the controller's next pass replaces it; JobInfo is
+  // the controller's own writing, from jobs it proved its own, so a team-b job there is a leak.
+  const info = job.status?.jobInfo?.id;
+  if (info && Object.values(b).includes(info)) found.push(`${job.metadata.name}: JobInfo of ${info}`);
   for (const uid of bUids) if (text.includes(uid)) found.push(`${job.metadata.name}: team-b uid ${uid}`);
   return found;
 }
