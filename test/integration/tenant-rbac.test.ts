@@ -322,22 +322,19 @@ test('kubectl auth can-i: edit in team-a manages Drmaa2Jobs but not their status
   assert.deepEqual(await answers(viewer, TEAM_B), all('no'));
 });
 
+/** The user reads the Drmaa2Job `name` in team-a, alone and in the namespace's list. */
+async function canGetAndList(user: string, name: string): Promise<void> {
+  const got = await asUser(user, ['get', 'drmaa2job', name, '-n', TEAM_A, '-o', 'jsonpath={.metadata.name}']);
+  ok(got);
+  assert.equal(got.stdout, name);
+  const listed = await asUser(user, ['get', 'drmaa2jobs', '-n', TEAM_A, '-o', 'name']);
+  ok(listed);
+  assert.match(listed.stdout, new RegExp(`^drmaa2job\\.drmaa2\\.io/${name}$`, 'm'));
+}
+
 test('edit in team-a: create, get, list, patch, update and delete a Drmaa2Job', async () => {
   ok(await asUser(editor, ['create', '-f', '-'], job('hello', TEAM_A)));
-  const got = await asUser(editor, [
-    'get',
-    'drmaa2job',
-    'hello',
-    '-n',
-    TEAM_A,
-    '-o',
-    'jsonpath={.metadata.name}',
-  ]);
-  ok(got);
-  assert.equal(got.stdout, 'hello');
-  const listed = await asUser(editor, ['get', 'drmaa2jobs', '-n', TEAM_A, '-o', 'name']);
-  ok(listed);
-  assert.match(listed.stdout, /^drmaa2job\.drmaa2\.io\/hello$/m);
+  await canGetAndList(editor, 'hello');
   ok(
     await asUser(editor, [
       'patch',
@@ -544,20 +541,7 @@ test('edit in team-a grants nothing in team-b: create, get, list, patch and dele
 
 test('view in team-a: get and list, but no create, patch or delete', async () => {
   ok(await cp.kubectl(['create', '-f', '-'], { input: job('shown', TEAM_A) }));
-  const got = await asUser(viewer, [
-    'get',
-    'drmaa2job',
-    'shown',
-    '-n',
-    TEAM_A,
-    '-o',
-    'jsonpath={.metadata.name}',
-  ]);
-  ok(got);
-  assert.equal(got.stdout, 'shown');
-  const listed = await asUser(viewer, ['get', 'drmaa2jobs', '-n', TEAM_A, '-o', 'name']);
-  ok(listed);
-  assert.match(listed.stdout, /^drmaa2job\.drmaa2\.io\/shown$/m);
+  await canGetAndList(viewer, 'shown');
   forbidden(
     await asUser(viewer, ['create', '-f', '-'], job('not-mine', TEAM_A)),
     VIEWER_USER,
