@@ -6,7 +6,7 @@
 // deadline (`timeoutMs`, default 30 s), after which it fails with DEADLINE_EXCEEDED.
 import { BatchServiceClient, type protos } from '@google-cloud/batch';
 import type { CreateJobRequest, Job, Task } from '../../api/batch.js';
-import type { BatchJobs, JobPage, ListJobsQuery } from '../../ports/batchJobs.js';
+import { LIST_PAGE_SIZE, type BatchJobs, type JobPage, type ListJobsQuery } from '../../ports/batchJobs.js';
 import { clientOptions } from './clientOptions.js';
 import { grpcCodeName, toBatchError } from './errors.js';
 import { fromWire, toWire } from './wireForm.js';
@@ -98,7 +98,9 @@ export class GoogleBatchJobs implements ClosableBatchJobs {
     const tasks: Task[] = [];
     let pageToken = '';
     do {
-      const request = { parent, ...(pageToken ? { pageToken } : {}) };
+      // Every page names its size: Batch refuses a later page whose size differs from the one its token
+      // was made with, and an absent size is not the default it used for the first page.
+      const request = { parent, pageSize: LIST_PAGE_SIZE, ...(pageToken ? { pageToken } : {}) };
       const [page, , raw] = await this.call('ListTasks', () =>
         this.client.listTasks(request, { ...this.callOptions(), autoPaginate: false }),
       );

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { createBatchJobs, type ClosableBatchJobs } from '../../../../src/adapters/batch/index.js';
+import { LIST_PAGE_SIZE } from '../../../../src/ports/batchJobs.js';
 import { isBatchError } from '../../../../src/ports/errors.js';
 
 type Handler = (request: Record<string, unknown>) => unknown;
@@ -193,6 +194,12 @@ describe('GoogleBatchJobs with the real client', () => {
       ]);
       assert.equal(received[0]!.request.parent, `${parent}/jobs/j1/taskGroups/group0`);
       assert.equal(received.length, 2);
+      // Batch refuses a later page whose size differs from its token's (googleapis/python-batch#101).
+      assert.deepEqual(
+        received.map((r) => r.request.pageSize),
+        [LIST_PAGE_SIZE, LIST_PAGE_SIZE],
+      );
+      assert.equal(received[1]!.request.pageToken, 'n');
     } finally {
       await batch.close();
     }
