@@ -13,7 +13,7 @@ import { FLAGS, helpOf, type FlagSpec } from '../controller/flags.js';
 import { startHttpServer } from '../controller/health.js';
 import { LeaderElector } from '../controller/leaderElector.js';
 import { createMetrics } from '../controller/metrics.js';
-import { SessionPoller } from '../controller/poller.js';
+import { SessionPoller, type PollHealth } from '../controller/poller.js';
 import { createReconciler } from '../controller/reconcile.js';
 import { Runner } from '../controller/runner.js';
 import { systemClock } from '../controller/systemClock.js';
@@ -94,6 +94,8 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     intervalMs: config.pollIntervalMs,
     clock: systemClock,
     logger,
+    onPoll: () => metrics.pollDone(true, 0),
+    onPollFailed: (_err, failuresInARow) => metrics.pollDone(false, failuresInARow),
   });
   const reconcile = createReconciler({
     store: kube.store,
@@ -130,7 +132,9 @@ export async function runController(config: ControllerConfig, logger: Logger): P
   const healthServer = await startHttpServer({
     addr: config.healthAddr,
     healthy: () => runner.healthy(),
-    ready: () => runner.ready(),
+    // Only the instance that polls can be failing to: a standby is ready when its watch is.
+    ready: () => runner.ready() && (!runner.isWorking() || poller.health().ok),
+    readyDetail: () => pollDetail(runner.isWorking(), poller.health()),
   });
   await runner.start();
   logger.info(
@@ -147,6 +151,16 @@ export async function runController(config: ControllerConfig, logger: Logger): P
       await client.close();
     },
   };
+}
+
+/** The readiness answer's word on the session poll. */
+export function pollDetail(polling: boolean, health: PollHealth): string[] {
+  if (!polling) return ['batch poll: standing by (not the leader)'];
+  const last = health.lastSuccess ? `last success ${health.lastSuccess.toISOString()}` : 'no success yet';
+  if (health.failuresInARow === 0) return [`batch poll: ok (${last})`];
+  return [
+    `batch poll: ${health.ok ? 'retrying' : 'failing'}: ${health.failuresInARow} failures in a row since ${health.failingSince?.toISOString() ?? '?'} (${last}): ${health.lastError ?? ''}`,
+  ];
 }
 
 async function runCommand(flags: ControllerFlags): Promise<void> {

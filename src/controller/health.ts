@@ -8,6 +8,8 @@ export interface HttpServerOptions {
   metrics?: ControllerMetrics;
   healthy?: () => boolean;
   ready?: () => boolean;
+  /** Lines added to the readiness answer (what is wrong, or what is worth knowing). */
+  readyDetail?: () => string[];
 }
 
 export function parseAddr(addr: string): { host: string; port: number } {
@@ -21,12 +23,12 @@ export async function startHttpServer(
 ): Promise<{ port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    const probe = (ok: boolean) => {
+    const probe = (ok: boolean, detail: string[] = []) => {
       res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-      res.end(ok ? 'ok\n' : 'not ready\n');
+      res.end([ok ? 'ok' : 'not ready', ...detail].join('\n') + '\n');
     };
     if (path === '/healthz' && opts.healthy) return probe(opts.healthy());
-    if (path === '/readyz' && opts.ready) return probe(opts.ready());
+    if (path === '/readyz' && opts.ready) return probe(opts.ready(), opts.readyDetail?.() ?? []);
     if (path === '/metrics' && opts.metrics) {
       const registry = opts.metrics.registry;
       registry.metrics().then(

@@ -12,6 +12,8 @@ export interface ControllerMetrics {
   submitLatency(seconds: number): void;
   batchRate(kind: string, perMinute: number): void;
   eventDropped(): void;
+  /** One session poll ended: `pages` ListJobs calls on success, or a failure (`failuresInARow`). */
+  pollDone(ok: boolean, failuresInARow: number): void;
 }
 
 export function createMetrics(): ControllerMetrics {
@@ -81,6 +83,22 @@ export function createMetrics(): ControllerMetrics {
     help: 'Kubernetes Events not written because the Event queue was full',
     registers: [registry],
   });
+  const polls = new Counter({
+    name: 'drmaa2_batch_polls_total',
+    help: 'Session polls (one paged ListJobs each) by result',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const pollSuccess = new Gauge({
+    name: 'drmaa2_batch_poll_last_success_timestamp_seconds',
+    help: 'When the last session poll succeeded (Unix time); alert when it falls behind',
+    registers: [registry],
+  });
+  const pollFailures = new Gauge({
+    name: 'drmaa2_batch_poll_failures_in_a_row',
+    help: 'Session polls failed in a row since the last that succeeded',
+    registers: [registry],
+  });
   return {
     registry,
     reconcileDone(result, seconds) {
@@ -103,5 +121,10 @@ export function createMetrics(): ControllerMetrics {
     submitLatency: (s) => submit.observe(s),
     batchRate: (kind, perMinute) => batchRate.set({ kind }, perMinute),
     eventDropped: () => eventsDropped.inc(),
+    pollDone(ok, failuresInARow) {
+      polls.inc({ result: ok ? 'success' : 'error' });
+      pollFailures.set(failuresInARow);
+      if (ok) pollSuccess.setToCurrentTime();
+    },
   };
 }

@@ -1,13 +1,19 @@
-// The session poller: one paged ListJobs of the session's active Batch jobs per interval, instead of a
-// GetJob per job per interval. It remembers the newest view of each active job, enqueues only the
-// resources whose Batch job changed, and serves its memory to the reconciler (JobCache). A job that leaves
-// the active list (it ended or vanished) is enqueued once more and then forgotten: finished jobs leave
-// the poll set, and the list filter keeps them off the pages.
+// The session poller: one paged ListJobs of the session's running Batch jobs per interval, instead of a
+// GetJob per job per interval. It remembers the newest view of each listed job, enqueues only the
+// resources whose Batch job changed, and serves its memory to the reconciler (JobCache) for as long as the
+// memory is fresh. A job that leaves the list (it ended, vanished, or is being cancelled or deleted) is
+// enqueued once more and then forgotten: the reconciler reads it with GetJob from then on.
+//
+// A poll that keeps failing must not freeze what users see: past `maxCacheAgeMs` the memory is not served
+// (reconciles read with GetJob, within the read budget), and after a few failures in a row the poller says
+// so (`problem()` for the Synced condition, `health()` for the readiness check, the metrics hooks).
 import type { Logger } from 'pino';
-import { ACTIVE_JOB_STATES, isActiveJob, type Job } from '../api/batch.js';
+import type { BatchJobState, Job } from '../api/batch.js';
 import { LABEL_NAME, LABEL_NAMESPACE, LABEL_SESSION } from '../api/drmaa2job.js';
 import { listAllJobs, type BatchJobs } from '../ports/batchJobs.js';
 import type { Clock } from '../ports/clock.js';
+import type { SyncProblem } from '../translate/conditions.js';
+import { protoSeconds } from '../translate/duration.js';
 import { MAX_JOBINFO_TEMPLATE } from '../translate/limits.js';
 import type { Source } from './runner.js';
 
@@ -17,6 +23,8 @@ export interface JobCache {
   get(name: string): Job | undefined;
   /** A job the reconciler read or created itself, fresher than the last list. */
   remember(job: Job): void;
+  /** Why the cache may not be following Batch (the poll keeps failing); undefined while it is. */
+  problem?(): SyncProblem | undefined;
 }
 
 export interface SessionPollerOptions {
@@ -30,25 +38,47 @@ export interface SessionPollerOptions {
   pageSize?: number;
   /** The list filter; defaults to activeJobsFilter(session). */
   filter?: string;
+  /** How long a listed job is served after the last list that showed it; default 3 intervals. */
+  maxCacheAgeMs?: number;
   /** Called after each poll with the number of ListJobs calls it made (for metrics). */
   onPoll?(pages: number, seconds: number): void;
+  /** Called after each failed poll with the error and the failures in a row (for metrics). */
+  onPollFailed?(err: Error, failuresInARow: number): void;
 }
 
-/** Where the poller hands the keys of resources whose Batch job changed: `ended` when the job left the
- * active list (it ended or vanished), which users wait for; a job that only moved between active states is
- * not. */
-export type Enqueue = (key: string, ended: boolean) => void;
+/** Where the poller hands the keys of resources whose Batch job changed: `left` when the job left the
+ * list (it ended, vanished, or is being cancelled or deleted), which users wait for; a job that only
+ * moved between listed states is not. */
+export type Enqueue = (key: string, left: boolean) => void;
 
 interface Seen {
   job: Job;
   key: string | undefined;
+  /** When a list (or the reconciler's own read) last showed this view, in clock milliseconds. */
+  at: number;
 }
 
-/** The session's Batch jobs that can still change: `labels.drmaa2session="s" AND (status.state="..." OR ...)`. */
+/** The states the poll lists: the values real callers send in `status.state` filters (dsub lists running
+ * jobs as RUNNING, QUEUED and SCHEDULED). Jobs in any other state are read with GetJob. */
+export const POLLED_JOB_STATES: readonly BatchJobState[] = ['QUEUED', 'SCHEDULED', 'RUNNING'];
+
+/** The session's running Batch jobs: `labels.drmaa2session="s" AND (status.state="QUEUED" OR ...)`, label
+ * equality and state equality only, the forms real callers are seen to send. */
 export function activeJobsFilter(session: string): string {
-  const states = ACTIVE_JOB_STATES.map((s) => `status.state="${s}"`).join(' OR ');
+  const states = POLLED_JOB_STATES.map((s) => `status.state="${s}"`).join(' OR ');
   return `labels.${LABEL_SESSION}="${session}" AND (${states})`;
 }
+
+function isPolled(job: Job): boolean {
+  return POLLED_JOB_STATES.includes(job.status?.state ?? 'STATE_UNSPECIFIED');
+}
+
+/** Failed polls in a row after which the poller reports a problem: one failure is weather, three are not. */
+const FAILING_AFTER = 3;
+
+/** A running job whose run time moved this much since the last enqueue is enqueued again, so that its
+ * wall-clock time in the status follows even when nothing else about it changes. */
+const RUN_TIME_REFRESH_S = 60;
 
 /** Jobs per page of the session poll: at 10,000 active jobs still fewer than 0.01 reads per job and poll. */
 const POLL_PAGE_SIZE = 100;
@@ -87,35 +117,108 @@ function updatedAt(job: Job): number {
   return Number.isNaN(at) ? 0 : at;
 }
 
-/** True when `next` says something `known` did not (and is not an older snapshot of it). */
+function sameCounts(a: Job, b: Job): boolean {
+  const groupsA = a.status?.taskGroups ?? {};
+  const groupsB = b.status?.taskGroups ?? {};
+  const names = new Set([...Object.keys(groupsA), ...Object.keys(groupsB)]);
+  for (const name of names) {
+    const countsA = groupsA[name]?.counts ?? {};
+    const countsB = groupsB[name]?.counts ?? {};
+    const states = new Set([...Object.keys(countsA), ...Object.keys(countsB)]);
+    for (const state of states) {
+      const key = state as keyof typeof countsA;
+      if ((countsA[key] ?? 0) !== (countsB[key] ?? 0)) return false;
+    }
+  }
+  return true;
+}
+
+function runSeconds(job: Job): number {
+  return protoSeconds(job.status?.runDuration) ?? 0;
+}
+
+/** True when `next` says something `known` did not (and is not an older snapshot of it). Whether Batch
+ * moves `updateTime` with every task change or only with job-level events is not settled by public
+ * sources (docs/batch-fidelity.md), so task counts and run time are compared too. */
 function changed(known: Job | undefined, next: Job): boolean {
   if (!known) return true;
   if (updatedAt(next) < updatedAt(known)) return false;
-  return known.status?.state !== next.status?.state || known.updateTime !== next.updateTime;
+  return (
+    known.status?.state !== next.status?.state ||
+    known.updateTime !== next.updateTime ||
+    !sameCounts(known, next) ||
+    runSeconds(next) - runSeconds(known) >= RUN_TIME_REFRESH_S
+  );
+}
+
+/** What the poller knows of its own health, for the readiness check and logs. */
+export interface PollHealth {
+  /** False once the poll failed FAILING_AFTER times in a row. */
+  ok: boolean;
+  failuresInARow: number;
+  lastSuccess?: Date;
+  failingSince?: Date;
+  lastError?: string;
 }
 
 export class SessionPoller implements JobCache, Source {
   private seen = new Map<string, Seen>();
   private running: Promise<void> | undefined;
   private abort: AbortController | undefined;
+  private failures = 0;
+  private failingSince: number | undefined;
+  private lastError: string | undefined;
+  private lastSuccess: number | undefined;
 
   constructor(private readonly opts: SessionPollerOptions) {}
 
-  get(name: string): Job | undefined {
-    return this.seen.get(name)?.job;
+  private now(): number {
+    return this.opts.clock.now().getTime();
   }
 
-  /** A job the reconciler read or created: kept when newer than what the last list said. Ended jobs are
-   * dropped, since the reconciler already acted on their end. */
+  private maxAgeMs(): number {
+    return this.opts.maxCacheAgeMs ?? 3 * this.opts.intervalMs;
+  }
+
+  /** The job as last listed, unless that list is older than maxCacheAgeMs (then the caller reads it). */
+  get(name: string): Job | undefined {
+    const known = this.seen.get(name);
+    if (!known || this.now() - known.at > this.maxAgeMs()) return undefined;
+    return known.job;
+  }
+
+  /** A job the reconciler read or created: kept when newer than what the last list said. Jobs the poll does
+   * not list (ended, being cancelled or deleted) are dropped: the reconciler reads those itself. */
   remember(job: Job): void {
     if (!job.name) return;
-    if (!isActiveJob(job)) {
+    if (!isPolled(job)) {
       this.seen.delete(job.name);
       return;
     }
     const known = this.seen.get(job.name);
     if (known && updatedAt(job) < updatedAt(known.job)) return;
-    this.seen.set(job.name, { job: retained(job), key: keyOfJob(job) ?? known?.key });
+    this.seen.set(job.name, { job: retained(job), key: keyOfJob(job) ?? known?.key, at: this.now() });
+  }
+
+  /** Synced=False for the resources whose jobs the poll should follow, once it failed FAILING_AFTER times
+   * in a row. */
+  problem(): SyncProblem | undefined {
+    if (this.failures < FAILING_AFTER) return undefined;
+    const since = new Date(this.failingSince!).toISOString();
+    return {
+      reason: 'BatchPollFailing',
+      message: `Listing the session's Batch jobs has failed ${this.failures} times in a row since ${since} (${this.lastError ?? 'unknown error'}); jobs are read one by one with GetJob until it works again.`,
+    };
+  }
+
+  health(): PollHealth {
+    return {
+      ok: this.failures < FAILING_AFTER,
+      failuresInARow: this.failures,
+      ...(this.lastSuccess !== undefined ? { lastSuccess: new Date(this.lastSuccess) } : {}),
+      ...(this.failingSince !== undefined ? { failingSince: new Date(this.failingSince) } : {}),
+      ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
+    };
   }
 
   /** How many active jobs the poller remembers. */
@@ -123,19 +226,35 @@ export class SessionPoller implements JobCache, Source {
     return this.seen.size;
   }
 
-  /** One poll: lists every page, enqueues the resources whose Batch job changed or left the list. */
+  /** One poll: lists every page, enqueues the resources whose Batch job changed or left the list. A failed
+   * poll changes nothing but the failure count (and throws). */
   async pollOnce(enqueue: Enqueue): Promise<number> {
-    const listed = await this.listAll();
+    let listed: { jobs: Job[]; pages: number };
+    const started = this.now();
+    try {
+      listed = await this.listAll();
+    } catch (err) {
+      this.failures++;
+      this.failingSince ??= started;
+      this.lastError = (err as Error).message;
+      throw err;
+    }
+    this.failures = 0;
+    this.failingSince = undefined;
+    this.lastError = undefined;
+    this.lastSuccess = started;
     const next = new Map<string, Seen>();
     for (const job of listed.jobs) {
       const name = job.name!;
       const known = this.seen.get(name);
       const key = keyOfJob(job) ?? known?.key;
-      if (!changed(known?.job, job)) {
-        next.set(name, known!);
+      if (known && !changed(known.job, job)) {
+        // The list started before this moment: the view is as fresh as the list.
+        known.at = Math.max(known.at, started);
+        next.set(name, known);
         continue;
       }
-      next.set(name, { job: retained(job), key });
+      next.set(name, { job: retained(job), key, at: started });
       if (key) enqueue(key, false);
     }
     for (const [name, known] of this.seen) {
@@ -170,12 +289,18 @@ export class SessionPoller implements JobCache, Source {
 
   private async loop(enqueue: Enqueue, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      const started = this.opts.clock.now().getTime();
+      const started = this.now();
       try {
         const pages = await this.pollOnce(enqueue);
-        this.opts.onPoll?.(pages, (this.opts.clock.now().getTime() - started) / 1000);
+        this.opts.onPoll?.(pages, (this.now() - started) / 1000);
       } catch (err) {
-        this.opts.logger.warn({ err: (err as Error).message }, 'Session poll failed; retrying next interval');
+        const failures = this.failures;
+        this.opts.onPollFailed?.(err as Error, failures);
+        const level = failures >= FAILING_AFTER ? 'error' : 'warn';
+        this.opts.logger[level](
+          { err: (err as Error).message, failuresInARow: failures },
+          'Session poll failed; retrying next interval',
+        );
       }
       await this.opts.clock.sleep(this.opts.intervalMs, signal).catch(() => undefined);
     }
@@ -187,5 +312,8 @@ export class SessionPoller implements JobCache, Source {
     await this.running;
     this.running = undefined;
     this.seen.clear();
+    this.failures = 0;
+    this.failingSince = undefined;
+    this.lastError = undefined;
   }
 }

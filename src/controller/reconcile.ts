@@ -6,7 +6,7 @@
 //   1 gone · 2 deleting · 3 finalizer · 4 validation · 5 hold and start time · 6 buckets · 7 create ·
 //   the owner guard · 8 terminate · 9 observe · 10 TTL · 11 look again
 import type { Logger } from 'pino';
-import { isCancellableJob, jobNameOf, stateOf } from '../api/batch.js';
+import { isActiveJob, isCancellableJob, jobNameOf, stateOf } from '../api/batch.js';
 import { FINALIZER, keyOf, parseKey, type Drmaa2Job } from '../api/drmaa2job.js';
 import type { BatchJobs } from '../ports/batchJobs.js';
 import type { Buckets } from '../ports/buckets.js';
@@ -15,7 +15,7 @@ import { isBatchError } from '../ports/errors.js';
 import type { EventSink } from '../ports/eventSink.js';
 import type { KubeStore } from '../ports/kubeStore.js';
 import { batchJobNames, translateSpec, type Submission } from '../translate/index.js';
-import { isTerminal, resynced, type Phase } from '../translate/status.js';
+import { isTerminal, resynced, type Phase, type SyncProblem } from '../translate/status.js';
 import { EndedElements } from './endedElements.js';
 import { HOLD_IGNORED, batchJobNotOwnedEvent } from './events.js';
 import { Expectations } from './expectations.js';
@@ -135,7 +135,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     const cancelled = resource.spec.terminate ? await terminate(resource, found, log) : false;
 
     // 9) Observe, write the next status.
-    resource = await writes.apply(resource, await observe(resource, found, cancelled, log), log);
+    const observed = await observe(resource, found, cancelled, log);
+    resource = await writes.apply(resource, observed, log, pollProblem(observed));
 
     // 10) TTL of a job that just ended.
     if (isTerminal(resource.status?.state)) {
@@ -246,7 +247,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     // 6) and 7) Buckets, then the Batch job(s); status.batchJob is written right after.
     await ensureBuckets(result.submission);
     const phase = await submit(resource, result.submission, log);
-    const updated = await writes.apply(resource, phase, log);
+    const updated = await writes.apply(resource, phase, log, pollProblem(phase));
     if (isTerminal(updated.status?.state)) return phase.kind === 'submitted' ? expire(updated, log) : {};
     return pollAgain();
   }
@@ -382,6 +383,13 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     });
     log.info({ ttlSecondsAfterFinished: ttl }, 'Batch job deleted after its TTL');
     return {};
+  }
+
+  /** While the session poll keeps failing, a resource whose job it should follow says so (Synced=False);
+   * the pass itself read the job with GetJob, so its state is current. */
+  function pollProblem(phase: Phase): SyncProblem | undefined {
+    if (phase.kind !== 'submitted' || !phase.jobs.some(isActiveJob)) return undefined;
+    return deps.jobCache?.problem?.();
   }
 
   // 11) Look again after the poll interval, with jitter so that resyncs spread out.

@@ -53,9 +53,15 @@ export class ResourceWrites {
     return this.wrote(resource, await this.store.patchStatus(resource, patch));
   }
 
-  /** Computes the next status for `phase`, writes it, and records the transition (Events, a log line). */
-  async apply(resource: Drmaa2Job, phase: Phase, log: Logger): Promise<Drmaa2Job> {
-    const status = nextStatus({ resource, phase, now: this.clock.now() });
+  /** Computes the next status for `phase`, writes it, and records the transition (Events, a log line).
+   * `problem`: what keeps the controller from following the job, though this pass went through. */
+  async apply(resource: Drmaa2Job, phase: Phase, log: Logger, problem?: SyncProblem): Promise<Drmaa2Job> {
+    const status = nextStatus({
+      resource,
+      phase,
+      now: this.clock.now(),
+      ...(problem ? { syncProblem: problem } : {}),
+    });
     const updated = await this.writeStatus(resource, status);
     for (const event of transitionEvents(resource.status, status)) this.events.emit(updated, event);
     if (resource.status?.state !== status.state || resource.status?.subState !== status.subState) {

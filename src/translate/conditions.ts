@@ -14,6 +14,8 @@ export const REASONS = {
     BatchError: 'A Batch call failed for another reason (the message names it); retried with back-off.',
     StorageError: 'Making sure a stage-out bucket exists failed; retried with back-off.',
     KubeError: 'A Kubernetes API call failed (e.g. forbidden); retried with back-off.',
+    BatchPollFailing:
+      "Listing the session's Batch jobs keeps failing (the message says why); the job is read with GetJob meanwhile.",
   },
   Submitted: {
     BatchJobCreated: 'The Batch job exists: created by the controller, or adopted after a retried create.',

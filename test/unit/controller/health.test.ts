@@ -3,6 +3,7 @@ import { afterAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { parseAddr, startHttpServer } from '../../../src/controller/health.js';
 import { createMetrics } from '../../../src/controller/metrics.js';
+import { pollDetail } from '../../../src/cli/controller.js';
 
 const servers: { close(): Promise<void> }[] = [];
 afterAll(async () => {
@@ -41,6 +42,44 @@ describe('startHttpServer', () => {
     assert.equal((await get(server.port, '/healthz')).status, 503);
     assert.equal((await get(server.port, '/metrics')).status, 404, 'no metrics on the probe server');
     assert.equal((await get(server.port, '/other')).status, 404);
+  });
+
+  it('says why it is not ready, in the readiness answer', async () => {
+    const server = await startHttpServer({
+      addr: '127.0.0.1:0',
+      ready: () => false,
+      readyDetail: () =>
+        pollDetail(true, {
+          ok: false,
+          failuresInARow: 4,
+          failingSince: new Date('2025-01-01T00:00:00Z'),
+          lastError: 'PERMISSION_DENIED: batch.jobs.list',
+        }),
+    });
+    servers.push(server);
+    const answer = await get(server.port, '/readyz');
+    assert.equal(answer.status, 503);
+    assert.equal(
+      answer.body,
+      'not ready\nbatch poll: failing: 4 failures in a row since 2025-01-01T00:00:00.000Z (no success yet): PERMISSION_DENIED: batch.jobs.list\n',
+    );
+    assert.deepEqual(pollDetail(false, { ok: true, failuresInARow: 0 }), [
+      'batch poll: standing by (not the leader)',
+    ]);
+  });
+
+  it('counts polls and their failures, and when the last one worked', async () => {
+    const metrics = createMetrics();
+    metrics.pollDone(false, 1);
+    metrics.pollDone(false, 2);
+    const failing = await metrics.registry.metrics();
+    assert.match(failing, /drmaa2_batch_polls_total\{result="error"\} 2/);
+    assert.match(failing, /drmaa2_batch_poll_failures_in_a_row 2/);
+    assert.match(failing, /drmaa2_batch_poll_last_success_timestamp_seconds 0/);
+    metrics.pollDone(true, 0);
+    const ok = await metrics.registry.metrics();
+    assert.match(ok, /drmaa2_batch_poll_failures_in_a_row 0/);
+    assert.doesNotMatch(ok, /drmaa2_batch_poll_last_success_timestamp_seconds 0\n/);
   });
 
   it('serves the metrics registry in the Prometheus text format', async () => {

@@ -88,18 +88,28 @@ beforeEach(() => {
 });
 
 describe('activeJobsFilter', () => {
-  it('selects the session and the states in which a job can still change', () => {
+  it('selects the session and the running states, in the forms real callers send', () => {
     const filter = activeJobsFilter('prod');
-    assert.match(filter, /^labels\.drmaa2session="prod" AND \(/);
+    // Label equality AND a parenthesised OR of state equalities, as dsub lists running jobs.
+    assert.equal(
+      filter,
+      'labels.drmaa2session="prod" AND (status.state="QUEUED" OR status.state="SCHEDULED" OR status.state="RUNNING")',
+    );
     const matches = compileFilter(filter);
     const job = (state: BatchJobState, session = 'prod'): Job => ({
       labels: { drmaa2session: session },
       status: { state },
     });
-    for (const state of ['QUEUED', 'SCHEDULED', 'RUNNING', 'CANCELLATION_IN_PROGRESS'] as const) {
-      assert.ok(matches(job(state)), state);
+    for (const state of ['QUEUED', 'SCHEDULED', 'RUNNING'] as const) assert.ok(matches(job(state)), state);
+    for (const state of [
+      'SUCCEEDED',
+      'FAILED',
+      'CANCELLED',
+      'CANCELLATION_IN_PROGRESS',
+      'DELETION_IN_PROGRESS',
+    ] as const) {
+      assert.ok(!matches(job(state)), `${state}: read with GetJob, not listed`);
     }
-    for (const state of ['SUCCEEDED', 'FAILED', 'CANCELLED'] as const) assert.ok(!matches(job(state)), state);
     assert.ok(!matches(job('RUNNING', 'other')));
   });
 
@@ -119,10 +129,63 @@ describe('SessionPoller.pollOnce', () => {
     await poller.pollOnce(enqueue);
     assert.deepEqual(enqueued, [], 'nothing changed, nothing enqueued');
     clock.advance(1000);
-    batch.setState(b, 'CANCELLATION_IN_PROGRESS');
+    batch.setState(b, 'SCHEDULED');
     await poller.pollOnce(enqueue);
     assert.deepEqual(enqueued, ['team/b']);
-    assert.deepEqual(ended, [], 'still active: not marked as ended');
+    assert.deepEqual(ended, [], 'still listed: not marked as left');
+  });
+
+  it('a job being cancelled leaves the list: enqueued once, then read with GetJob', async () => {
+    const b = addJob('b', 'RUNNING');
+    await poller.pollOnce(enqueue);
+    enqueued = [];
+    clock.advance(1000);
+    batch.setState(b, 'CANCELLATION_IN_PROGRESS');
+    await poller.pollOnce(enqueue);
+    assert.deepEqual(ended, ['team/b']);
+    assert.equal(poller.get(b), undefined, 'the reconciler reads it itself');
+    poller.remember(batch.job(b)!);
+    assert.equal(poller.get(b), undefined, 'not kept: no list would refresh it');
+  });
+
+  it('a change of task counts is a change, whether or not updateTime moved', async () => {
+    const a = addJob('a', 'RUNNING');
+    const at = batch.job(a)!.updateTime!;
+    batch.put({
+      ...batch.job(a)!,
+      status: { state: 'RUNNING', taskGroups: { group0: { counts: { RUNNING: 2 } } } },
+    });
+    await poller.pollOnce(enqueue);
+    enqueued = [];
+    batch.put({
+      ...batch.job(a)!,
+      updateTime: at,
+      status: { state: 'RUNNING', taskGroups: { group0: { counts: { RUNNING: 1, SUCCEEDED: 1 } } } },
+    });
+    await poller.pollOnce(enqueue);
+    assert.deepEqual(enqueued, ['team/a']);
+    assert.equal(poller.get(a)?.status?.taskGroups?.group0?.counts?.SUCCEEDED, 1);
+  });
+
+  it('a running job whose run time moved a minute is enqueued again, not on every poll', async () => {
+    const a = addJob('a', 'RUNNING');
+    const at = batch.job(a)!.updateTime!;
+    const running = (seconds: number) =>
+      batch.put({
+        ...batch.job(a)!,
+        updateTime: at,
+        status: { state: 'RUNNING', runDuration: `${seconds}s` },
+      });
+    running(5);
+    await poller.pollOnce(enqueue);
+    enqueued = [];
+    running(30);
+    await poller.pollOnce(enqueue);
+    assert.deepEqual(enqueued, [], 'half a minute: not yet');
+    running(66);
+    await poller.pollOnce(enqueue);
+    assert.deepEqual(enqueued, ['team/a']);
+    assert.equal(poller.get(a)?.status?.runDuration, '66s');
   });
 
   it('ignores jobs of other sessions and ended jobs', async () => {
@@ -207,6 +270,68 @@ describe('SessionPoller.pollOnce', () => {
     poller.remember(batch.job(a)!);
     assert.equal(poller.get(a), undefined);
     assert.equal(poller.size(), 0);
+  });
+});
+
+describe('a poll that keeps failing', () => {
+  it('stops serving its memory once it is older than the bound, so reconciles read with GetJob', async () => {
+    const a = addJob('a', 'RUNNING');
+    await poller.pollOnce(enqueue);
+    assert.ok(poller.get(a));
+    batch.nextListFailure = batchError('PermissionDenied');
+    await assert.rejects(poller.pollOnce(enqueue));
+    clock.advance(3 * INTERVAL);
+    assert.ok(poller.get(a), 'within three intervals of the last list: served');
+    clock.advance(1);
+    assert.equal(poller.get(a), undefined, 'older: not served');
+    await poller.pollOnce(enqueue);
+    assert.ok(poller.get(a), 'a list that works again refreshes it');
+  });
+
+  it('says so after three failures in a row, and stops saying so after a success', async () => {
+    addJob('a', 'RUNNING');
+    for (let i = 1; i <= 3; i++) {
+      assert.equal(poller.problem(), undefined, `not after ${i - 1}`);
+      batch.nextListFailure = batchError('PermissionDenied', 'caller lacks batch.jobs.list');
+      await assert.rejects(poller.pollOnce(enqueue));
+      clock.advance(INTERVAL);
+    }
+    const problem = poller.problem();
+    assert.equal(problem?.reason, 'BatchPollFailing');
+    assert.match(problem!.message, /3 times in a row since 2025-01-01T00:00:00\.000Z/);
+    assert.match(problem!.message, /batch\.jobs\.list/);
+    const health = poller.health();
+    assert.equal(health.ok, false);
+    assert.equal(health.failuresInARow, 3);
+    assert.equal(health.lastSuccess, undefined);
+    await poller.pollOnce(enqueue);
+    assert.equal(poller.problem(), undefined);
+    assert.deepEqual(poller.health(), {
+      ok: true,
+      failuresInARow: 0,
+      lastSuccess: new Date('2025-01-01T00:00:30.000Z'),
+    });
+  });
+
+  it('tells the metrics hooks of each success and failure', async () => {
+    const seen: string[] = [];
+    poller = new SessionPoller({
+      batch,
+      parent: PARENT,
+      session: 'prod',
+      intervalMs: INTERVAL,
+      clock,
+      logger: pino({ level: 'silent' }),
+      onPoll: (pages) => seen.push(`ok ${pages}`),
+      onPollFailed: (_err, n) => seen.push(`failed ${n}`),
+    });
+    batch.nextListFailure = batchError('Unavailable');
+    poller.start(enqueue);
+    await new Promise((resolve) => setImmediate(resolve));
+    clock.advance(INTERVAL);
+    await new Promise((resolve) => setImmediate(resolve));
+    await poller.stop();
+    assert.deepEqual(seen, ['failed 1', 'ok 1']);
   });
 });
 

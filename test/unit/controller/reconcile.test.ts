@@ -19,6 +19,7 @@ import { TerminalError, type Reconcile } from '../../../src/controller/reconcile
 import type { Buckets } from '../../../src/ports/buckets.js';
 import { BatchError, KubeError } from '../../../src/ports/errors.js';
 import { translateSpec } from '../../../src/translate/index.js';
+import type { SyncProblem } from '../../../src/translate/status.js';
 import { FakeBatchJobs, batchError } from '../../support/fakes/fakeBatchJobs.js';
 import { FakeClock } from '../../support/fakes/fakeClock.js';
 import { FakeKubeStore, RecordingEvents } from '../../support/fakes/fakeKube.js';
@@ -449,6 +450,29 @@ describe('9) observe', () => {
     await reconcile(KEY);
     assert.equal(batch.callsOf('getJob').length, 1, 'GetJob once the poller no longer lists it');
     assert.equal(status()?.state, 'Done');
+  });
+
+  it('while the poll keeps failing, an active job says so in Synced, and stops saying so after', async () => {
+    let problem: SyncProblem | undefined = {
+      reason: 'BatchPollFailing',
+      message: "Listing the session's Batch jobs has failed 3 times in a row",
+    };
+    const jobCache: JobCache = { get: () => undefined, remember: () => undefined, problem: () => problem };
+    reconcile = build(jobCache);
+    const name = await submitted();
+    assert.equal(summary('Synced'), 'False/BatchPollFailing');
+    batch.setState(name, 'RUNNING');
+    await reconcile(KEY);
+    assert.equal(status()?.state, 'Running', 'read with GetJob: the state is current');
+    assert.equal(summary('Synced'), 'False/BatchPollFailing');
+    problem = undefined;
+    await reconcile(KEY);
+    assert.equal(summary('Synced'), 'True/Reconciled');
+    problem = { reason: 'BatchPollFailing', message: 'again' };
+    batch.setState(name, 'SUCCEEDED');
+    await reconcile(KEY);
+    assert.equal(status()?.state, 'Done');
+    assert.equal(summary('Synced'), 'True/Reconciled', 'an ended job needs no poll');
   });
 
   it('a spec change of an ended job only moves observedGeneration, without Batch calls', async () => {
