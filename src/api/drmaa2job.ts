@@ -110,10 +110,15 @@ export interface Drmaa2JobStatus {
   observedGeneration?: number;
   state?: JobState;
   subState?: SubState;
+  /** Why the job is in its state, where that needs saying (waiting, failed): the explaining condition's
+   * message, bounded. */
+  message?: string;
   batchJob?: BatchJobRef;
   tasks?: TaskCounts;
   array?: ArrayStatus;
   jobInfo?: JobInfo;
+  /** How often Batch preempted the job's Spot VMs under its tasks (exit code 50001), as far as seen. */
+  preemptions?: number;
   /** When the resource was first seen in a terminal state; the TTL counts from here. */
   finishedAt?: string;
   conditions?: Condition[];

@@ -67,7 +67,16 @@ export function ownedJobsFor(resource: Drmaa2Job, batch: BatchJobs, cache?: JobC
     // going): the pass reads the job again and decides anew.
     cancel: (job) => ignoring(() => batch.cancelJob(job.name ?? '')),
     delete: (job, reason) => ignoring(() => batch.deleteJob(job.name ?? '', reason)),
-    listTasks: (job) => batch.listTasks(job.name ?? ''),
+    // Right after CreateJob Batch may not know a job's tasks yet and has answered NOT_FOUND for them for
+    // minutes (nextflow-io/nextflow#5422): that is "none yet", not a failure worth a retry or a Warning.
+    async listTasks(job) {
+      try {
+        return await batch.listTasks(job.name ?? '');
+      } catch (err) {
+        if (isBatchError(err, 'NotFound')) return [];
+        throw err;
+      }
+    },
   };
 }
 

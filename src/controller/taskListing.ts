@@ -28,7 +28,12 @@ export async function tasksOf(
     if (ended.every(Boolean)) wanted[speaker] = true;
   }
   const tasks: (Task[] | undefined)[] = [];
-  for (const [i, job] of jobs.entries()) tasks.push(wanted[i] ? await owned.listTasks(job) : undefined);
+  for (const [i, job] of jobs.entries()) {
+    const listed = wanted[i] ? await owned.listTasks(job) : undefined;
+    // Tasks Batch does not list yet are not yet known: the last per-index results stand. A job that ended
+    // without any (it failed before its tasks existed) has none to wait for.
+    tasks.push(listed && listed.length === 0 && !ended[i] ? undefined : listed);
+  }
   return tasks;
 }
 

@@ -28,12 +28,44 @@ function finishTime(events: StatusEvent[]): string | undefined {
   );
 }
 
-/** A failed task that reports exit code 0 (preempted, lost) still failed: the job then reports 1. */
-function failedExitCode(job: Job, tasks: Task[] | undefined): number | undefined {
-  const taskEvents = (tasks ?? []).flatMap((t) => t.status?.statusEvents ?? []);
-  const events = [...taskEvents, ...(job.status?.statusEvents ?? [])];
-  return events.filter((e) => e.taskState === 'FAILED' && e.taskExecution?.exitCode !== undefined).at(-1)
-    ?.taskExecution?.exitCode;
+/** The exit code of a failed job, from its tasks only: the proto defines `taskExecution` for task-level
+ * events alone, and Batch's job-level events are prose. A task that failed without a non-zero code (lost,
+ * killed) still failed: 1. No failed task (the job failed before any ran, or its tasks were not listed):
+ * no exit code, and the job's own events say why (batchReasonOf). */
+function failedExitCode(tasks: Task[] | undefined): number | undefined {
+  const failed = (tasks ?? []).filter((t) => t.status?.state === 'FAILED');
+  if (failed.length === 0) return undefined;
+  const events = failed.flatMap((t) => t.status?.statusEvents ?? []);
+  const code = events
+    .filter((e) => e.taskState === 'FAILED' && e.taskExecution?.exitCode !== undefined)
+    .at(-1)?.taskExecution?.exitCode;
+  return code || 1;
+}
+
+/** Batch's exit code for a task whose Spot VM was preempted (cloud.google.com/batch/docs/troubleshooting). */
+export const EXIT_PREEMPTED = 50001;
+
+/** How many times the job's tasks were preempted, as their events tell (each attempt's end is an event). */
+export function preemptionsOf(tasks: Task[] | undefined): number {
+  let count = 0;
+  for (const task of tasks ?? []) {
+    for (const event of task.status?.statusEvents ?? []) {
+      if (event.taskState === 'FAILED' && event.taskExecution?.exitCode === EXIT_PREEMPTED) count++;
+    }
+  }
+  return count;
+}
+
+/** Room for Batch's own words in a condition message or JobInfo: enough for its longest published event
+ * texts, small enough for a status read by the thousand. */
+export const MAX_BATCH_REASON = 1024;
+
+/** The newest job-level status event's text: what Batch last said about the job (why it waits, why it
+ * failed), bounded. */
+export function batchReasonOf(job: Job): string | undefined {
+  const text = job.status?.statusEvents?.at(-1)?.description?.trim();
+  if (!text) return undefined;
+  return text.length > MAX_BATCH_REASON ? `${text.slice(0, MAX_BATCH_REASON - 3)}...` : text;
 }
 
 export function templateBase64(job: Job): string | undefined {
@@ -54,7 +86,7 @@ export function templateOf(job: Job): JobTemplate | undefined {
 export function jobInfoOf(job: Job, tasks?: Task[], lastKnown?: JobState): JobInfo {
   const { state, subState } = jobStateOf(job, lastKnown);
   const events = job.status?.statusEvents ?? [];
-  const exit = state === 'Failed' ? failedExitCode(job, tasks) || 1 : 0;
+  const exit = state === 'Failed' ? failedExitCode(tasks) : 0;
   const policy = job.allocationPolicy?.instances?.[0]?.policy;
   const extension: Record<string, string> = {};
   if (job.uid) extension.uid = job.uid;
@@ -63,11 +95,15 @@ export function jobInfoOf(job: Job, tasks?: Task[], lastKnown?: JobState): JobIn
   const jobName = job.labels?.[LABEL_JOB_NAME];
   if (jobName) extension.job_name = jobName;
   if (policy?.minCpuPlatform) extension.min_cpu_platform = policy.minCpuPlatform;
+  const preemptions = preemptionsOf(tasks);
+  if (preemptions > 0) extension.preemptions = String(preemptions);
+  const reason = state === 'Failed' ? batchReasonOf(job) : undefined;
+  if (reason) extension.batch_reason = reason;
   const dispatch = dispatchTime(events);
   const finish = finishTime(events);
   return {
     ...(job.name ? { id: job.name } : {}),
-    exitStatus: exit,
+    ...(exit !== undefined ? { exitStatus: exit } : {}),
     ...(job.labels?.accounting ? { annotation: job.labels.accounting } : {}),
     state,
     subState,

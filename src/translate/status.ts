@@ -15,6 +15,7 @@ import type {
 import { metaTime, setCondition, type ConditionUpdate, type Reason, type SyncProblem } from './conditions.js';
 
 export type { SyncProblem } from './conditions.js';
+import { batchReasonOf, preemptionsOf } from './jobInfo.js';
 import {
   arrayResults,
   formatIndexRanges,
@@ -203,10 +204,42 @@ function failedReasonOf(jobs: readonly Job[], terminate: boolean): Reason<'Faile
   return terminate ? 'Terminated' : 'Cancelled';
 }
 
-function failedMessage(reason: Reason<'Failed'>, info: JobInfo): string {
-  if (reason === 'TasksFailed') return `The Batch job failed (exit status ${info.exitStatus ?? 'unknown'}).`;
+/** Why the job failed: the exit code its tasks reported, where one did, and Batch's own last word on the
+ * job (which names the failed task, or the reason no task ran, such as an invalid field value). */
+function failedMessage(reason: Reason<'Failed'>, info: JobInfo, batchReason: string | undefined): string {
+  const said = batchReason ? ` Batch: ${batchReason}` : '';
+  if (reason === 'TasksFailed') {
+    const exit =
+      info.exitStatus !== undefined
+        ? ` (exit status ${info.exitStatus})`
+        : ' (no task reported an exit code)';
+    return `The Batch job failed${exit}.${said}`;
+  }
   if (reason === 'Terminated') return 'The job was terminated (spec.terminate): the Batch job was cancelled.';
-  return 'The Batch job was cancelled.';
+  return `The Batch job was cancelled.${said}`;
+}
+
+/** Why a submitted job is not running: its Batch state and Batch's newest word on it (a quota wait, a VM
+ * that cannot be created, ...), so that `kubectl describe` says why it waits. */
+function notRunningMessage(subState: string, batchReason: string | undefined): string {
+  return `The Batch job is ${subState}.${batchReason ? ` Batch: ${batchReason}` : ''}`;
+}
+
+/** The one-line answer to "why is it in this state" kept in status.message (a wide column): the message
+ * of the condition that explains the state, bounded. */
+const MAX_STATUS_MESSAGE = 2048;
+
+function summaryOf(state: JobState, updates: readonly ConditionUpdate[]): string | undefined {
+  const explaining =
+    state === 'Failed'
+      ? updates.find((u) => u.type === 'Failed')
+      : state === 'Queued' || state === 'QueuedHeld'
+        ? (updates.find((u) => u.type === 'Submitted' && u.status === 'False') ??
+          updates.find((u) => u.type === 'Running' && u.status === 'False'))
+        : undefined;
+  const message = explaining?.message;
+  if (!message) return undefined;
+  return message.length > MAX_STATUS_MESSAGE ? `${message.slice(0, MAX_STATUS_MESSAGE - 3)}...` : message;
 }
 
 function submittedOutcome(observation: Observation, phase: SubmittedPhase): Outcome {
@@ -219,11 +252,14 @@ function submittedOutcome(observation: Observation, phase: SubmittedPhase): Outc
   const failedAt = each.findIndex((s) => s.state === 'Failed');
   const speaker = failedAt >= 0 && state === 'Failed' ? failedAt : each.length - 1;
   const subState = single ? each[0]!.subState : state === 'Running' ? 'RUNNING' : each[speaker]!.subState;
-  const info: JobInfo = {
-    ...jobInfoOf(phase.jobs[speaker]!, phase.tasks?.[speaker], lastKnown),
-    state,
-    subState,
-  };
+  const computed = jobInfoOf(phase.jobs[speaker]!, phase.tasks?.[speaker], lastKnown);
+  // Preemptions are seen only in listed tasks: the count never goes back when a pass lists none.
+  const listed = (phase.tasks ?? []).reduce((n, tasks) => n + preemptionsOf(tasks), 0);
+  const preemptions = Math.max(listed, previous.preemptions ?? 0);
+  const extensionList = { ...computed.extension?.extensionList };
+  if (preemptions > 0) extensionList.preemptions = String(preemptions);
+  const info: JobInfo = { ...computed, state, subState, extension: { extensionList } };
+  const batchReason = batchReasonOf(phase.jobs[speaker]!);
   const first = phase.jobs[0]!.name ?? '';
   const more = phase.jobs.length > 1 ? ` and ${phase.jobs.length - 1} more` : '';
   const cancelling = each.some((s) => s.subState === 'CANCELLATION_IN_PROGRESS');
@@ -235,7 +271,7 @@ function submittedOutcome(observation: Observation, phase: SubmittedPhase): Outc
           type: 'Running',
           status: 'False',
           reason: 'NotRunning',
-          message: `The Batch job is ${subState || state}.`,
+          message: notRunningMessage(subState || state, state === 'Queued' ? batchReason : undefined),
         },
   ];
   if (state === 'Done') {
@@ -246,7 +282,7 @@ function submittedOutcome(observation: Observation, phase: SubmittedPhase): Outc
     );
   } else if (state === 'Failed') {
     const reason = failedReasonOf(phase.jobs, observation.resource.spec.terminate === true);
-    updates.push(...ended(reason, failedMessage(reason, info)));
+    updates.push(...ended(reason, failedMessage(reason, info, batchReason)));
   } else {
     updates.push(...NOT_ENDED);
   }
@@ -260,6 +296,7 @@ function submittedOutcome(observation: Observation, phase: SubmittedPhase): Outc
       tasks: sumCounts(phase.jobs.map((job) => taskCountsOf(job))),
       jobInfo: info,
       ...(array ? { array } : {}),
+      ...(preemptions > 0 ? { preemptions } : {}),
     },
   };
 }
@@ -334,10 +371,12 @@ export function nextStatus(observation: Observation): Drmaa2JobStatus {
   for (const update of [syncedUpdate(observation.syncProblem), ...outcome.updates]) {
     conditions = setCondition(conditions, update, generation, now);
   }
+  const message = summaryOf(outcome.state, outcome.updates);
   const status: Drmaa2JobStatus = {
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     state: outcome.state,
     subState: outcome.subState,
+    ...(message ? { message } : {}),
     ...(outcome.forget ? {} : carried(previous)),
     ...outcome.fields,
     ...(isTerminal(outcome.state) ? { finishedAt: previous.finishedAt ?? metaTime(now) } : {}),
@@ -354,6 +393,7 @@ function carried(previous: Drmaa2JobStatus): Partial<Drmaa2JobStatus> {
     ...(previous.tasks ? { tasks: previous.tasks } : {}),
     ...(previous.jobInfo ? { jobInfo: previous.jobInfo } : {}),
     ...(previous.array ? { array: previous.array } : {}),
+    ...(previous.preemptions ? { preemptions: previous.preemptions } : {}),
   };
 }
 

@@ -153,12 +153,14 @@ describe('SessionPoller.pollOnce', () => {
     const at = batch.job(a)!.updateTime!;
     batch.put({
       ...batch.job(a)!,
+      name: a,
       status: { state: 'RUNNING', taskGroups: { group0: { counts: { RUNNING: 2 } } } },
     });
     await poller.pollOnce(enqueue);
     enqueued = [];
     batch.put({
       ...batch.job(a)!,
+      name: a,
       updateTime: at,
       status: { state: 'RUNNING', taskGroups: { group0: { counts: { RUNNING: 1, SUCCEEDED: 1 } } } },
     });
@@ -173,6 +175,7 @@ describe('SessionPoller.pollOnce', () => {
     const running = (seconds: number) =>
       batch.put({
         ...batch.job(a)!,
+        name: a,
         updateTime: at,
         status: { state: 'RUNNING', runDuration: `${seconds}s` },
       });

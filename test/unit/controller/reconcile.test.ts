@@ -751,6 +751,41 @@ describe('arrays', () => {
     assert.equal(status()?.state, 'Failed');
   });
 
+  it('tasks Batch does not list yet are "not yet": no Synced problem, no Warning, results kept', async () => {
+    const job = resource({ array: { begin: 1, end: 4, step: 1 } });
+    const name = await submitted(job);
+    batch.setState(name, 'RUNNING');
+    batch.update(name, (j) => {
+      j.status!.taskGroups = { group0: { counts: { RUNNING: 2, SUCCEEDED: 2 } } };
+    });
+    batch.setTasks(
+      name,
+      Array.from({ length: 4 }, (_, i) => ({
+        name: `${name}/taskGroups/group0/tasks/${i}`,
+        status: { state: i < 2 ? 'SUCCEEDED' : 'RUNNING' },
+      })),
+    );
+    await reconcile(KEY);
+    assert.equal(status()?.array?.completedIndexes, '1-2');
+    // Counts move while the task listing answers NOT_FOUND, then with no tasks at all.
+    batch.update(name, (j) => {
+      j.status!.taskGroups = { group0: { counts: { RUNNING: 1, SUCCEEDED: 3 } } };
+    });
+    batch.failNext('listTasks', batchError('NotFound', 'Task group not found'));
+    const warnings = events.events.filter((e) => e.type === 'Warning').length;
+    const result = await reconcile(KEY);
+    assert.ok(result.requeueAfterMs, 'looks again after the poll interval, no back-off');
+    assert.equal(summary('Synced'), 'True/Reconciled');
+    assert.equal(status()?.array?.completedIndexes, '1-2', 'the last results stand');
+    batch.setTasks(name, []);
+    batch.update(name, (j) => {
+      j.status!.taskGroups = { group0: { counts: { RUNNING: 0, SUCCEEDED: 4 } } };
+    });
+    await reconcile(KEY);
+    assert.equal(status()?.array?.completedIndexes, '1-2', 'an empty listing of a running job is not news');
+    assert.equal(events.events.filter((e) => e.type === 'Warning').length, warnings);
+  });
+
   it('per element: one Batch job per index, created idempotently across a failure', async () => {
     const job = resource({ array: { begin: 1, end: 3, step: 1 } }, { minSlots: 2, maxSlots: 2 });
     const names = expectedJobs(job);

@@ -15,6 +15,7 @@ import {
   taskCountsOf,
   templateOf,
 } from '../../../src/translate/index.js';
+import { preemptionsOf } from '../../../src/translate/jobInfo.js';
 import { busybox, only } from './helpers.js';
 
 const event = (description: string, eventTime: string, extra: object = {}) => ({
@@ -121,7 +122,38 @@ describe('jobInfoOf', () => {
     );
     assert.equal(info.dispatchTime, undefined);
     assert.equal(info.finishTime, '2025-01-01T00:00:04Z');
-    assert.equal(info.exitStatus, 1);
+    assert.equal(info.exitStatus, undefined, 'no task ran: no made-up exit status');
+    assert.equal(info.extension?.extensionList?.batch_reason, 'Job state is set from QUEUED to FAILED.');
+  });
+
+  it("Batch's reason is its newest job event, bounded", () => {
+    const long = `Job state is set from SCHEDULED to FAILED. ${'CODE_GCE_INVALID_FIELD_VALUE '.repeat(100)}`;
+    const info = jobInfoOf(job({ state: 'FAILED', statusEvents: [event(long, '2025-01-01T00:00:04Z')] }));
+    const reason = info.extension!.extensionList!.batch_reason!;
+    assert.equal(reason.length, 1024);
+    assert.ok(reason.endsWith('...'));
+    assert.equal(jobInfoOf(job({ state: 'SUCCEEDED' })).extension?.extensionList?.batch_reason, undefined);
+  });
+
+  it('counts preemptions (exit code 50001) over all task attempts', () => {
+    const preempted = (at: string) =>
+      event('Task state is updated from RUNNING to FAILED with exit code 50001.', at, {
+        taskState: 'FAILED',
+        taskExecution: { exitCode: 50001 },
+      });
+    const tasks: Task[] = [
+      {
+        name: 'j/taskGroups/group0/tasks/0',
+        status: {
+          state: 'SUCCEEDED',
+          statusEvents: [preempted('2025-01-01T00:00:10Z'), preempted('2025-01-01T00:00:20Z')],
+        },
+      },
+      { name: 'j/taskGroups/group0/tasks/1', status: { state: 'SUCCEEDED', statusEvents: [] } },
+    ];
+    assert.equal(preemptionsOf(tasks), 2);
+    assert.equal(jobInfoOf(job({ state: 'SUCCEEDED' }), tasks).extension?.extensionList?.preemptions, '2');
+    assert.equal(preemptionsOf(undefined), 0);
   });
 
   it('the exit status is the failed task exit code when tasks are given', () => {
@@ -141,9 +173,25 @@ describe('jobInfoOf', () => {
       },
     ];
     assert.equal(jobInfoOf(job({ state: 'FAILED' }), tasks).exitStatus, 42);
-    assert.equal(jobInfoOf(job({ state: 'FAILED' }), []).exitStatus, 1);
-    assert.equal(jobInfoOf(job({ state: 'CANCELLED' })).exitStatus, 1);
+    assert.equal(jobInfoOf(job({ state: 'FAILED' }), []).exitStatus, undefined, 'no task failed');
+    assert.equal(jobInfoOf(job({ state: 'CANCELLED' })).exitStatus, undefined);
     assert.equal(jobInfoOf(job({ state: 'RUNNING' }), tasks).exitStatus, 0);
+    const lost: Task = { name: 'j/taskGroups/group0/tasks/0', status: { state: 'FAILED' } };
+    assert.equal(jobInfoOf(job({ state: 'FAILED' }), [lost]).exitStatus, 1, 'failed without a code');
+  });
+
+  it('exit codes come from tasks only, never from job-level events', () => {
+    // The proto defines taskExecution for task-level events alone; a job event carrying one is not read.
+    const failed = job({
+      state: 'FAILED',
+      statusEvents: [
+        event('Job state is set from RUNNING to FAILED for job j.', '2025-01-01T00:00:30Z', {
+          taskState: 'FAILED',
+          taskExecution: { exitCode: 7 },
+        }),
+      ],
+    });
+    assert.equal(jobInfoOf(failed).exitStatus, undefined);
   });
 
   it('deletion reports the last known state', () => {

@@ -454,3 +454,77 @@ describe('status diff', () => {
     );
   });
 });
+
+describe("Batch's own words in the status", () => {
+  const quota =
+    'CODE_GCE_QUOTA_EXCEEDED: Instance creation failed: Quota CPUS exceeded. Limit: 24.0 in region us-central1.';
+  const withEvents = (state: BatchJobState, ...descriptions: string[]) =>
+    batchJob(state, JOB, {
+      status: {
+        state,
+        statusEvents: descriptions.map((description, i) => ({
+          type: 'STATUS_CHANGED',
+          description,
+          eventTime: `2025-01-01T00:00:0${i}Z`,
+        })),
+      },
+    });
+
+  it('a job that waits says why, with the newest Batch status event, in Running and status.message', () => {
+    const status = next(
+      submitted([withEvents('SCHEDULED', 'Job state is set from QUEUED to SCHEDULED for job j.', quota)]),
+    );
+    assert.equal(status.state, 'Queued');
+    assert.equal(cond(status, 'Running').message, `The Batch job is SCHEDULED. Batch: ${quota}`);
+    assert.equal(status.message, cond(status, 'Running').message);
+  });
+
+  it('a job that failed before any task ran: Batch reason, no made-up exit status', () => {
+    const invalid =
+      'Job state is set from SCHEDULED to FAILED for job j. CODE_GCE_INVALID_FIELD_VALUE: Invalid value for field machineType.';
+    const status = next(submitted([withEvents('FAILED', invalid)], { tasks: [[]] }));
+    assert.equal(status.state, 'Failed');
+    assert.equal(status.jobInfo?.exitStatus, undefined);
+    const failed = cond(status, 'Failed');
+    assert.equal(failed.reason, 'TasksFailed');
+    assert.equal(failed.message, `The Batch job failed (no task reported an exit code). Batch: ${invalid}`);
+    assert.equal(status.message, failed.message);
+  });
+
+  it('a failed task: its exit code and what Batch said', () => {
+    const said = 'Job state is set from RUNNING to FAILED for job j. Job failed due to task failure.';
+    const task: Task = {
+      name: `${JOB}/taskGroups/group0/tasks/0`,
+      status: {
+        state: 'FAILED',
+        statusEvents: [{ taskState: 'FAILED', taskExecution: { exitCode: 3 }, description: 'Task failed' }],
+      },
+    };
+    const status = next(submitted([withEvents('FAILED', said)], { tasks: [[task]] }));
+    assert.equal(cond(status, 'Failed').message, `The Batch job failed (exit status 3). Batch: ${said}`);
+  });
+
+  it('running and done jobs carry no status.message; it goes when the job runs', () => {
+    const waiting = next(submitted([withEvents('SCHEDULED', quota)]));
+    assert.ok(waiting.message);
+    const running = next(submitted([withEvents('RUNNING', quota)]), resource(waiting));
+    assert.equal(running.message, undefined);
+    assert.equal(next(submitted([batchJob('SUCCEEDED')])).message, undefined);
+  });
+
+  it('preemptions are counted from listed tasks and never go back when a pass lists none', () => {
+    const preempted: Task = {
+      name: `${JOB}/taskGroups/group0/tasks/0`,
+      status: {
+        state: 'RUNNING',
+        statusEvents: [{ taskState: 'FAILED', taskExecution: { exitCode: 50001 }, description: 'preempted' }],
+      },
+    };
+    const first = next(submitted([batchJob('RUNNING')], { tasks: [[preempted]] }));
+    assert.equal(first.preemptions, 1);
+    assert.equal(first.jobInfo?.extension?.extensionList?.preemptions, '1');
+    const later = next(submitted([batchJob('RUNNING')]), resource(first));
+    assert.equal(later.preemptions, 1);
+    assert.equal(later.jobInfo?.extension?.extensionList?.preemptions, '1');
+  });
+});

@@ -2,7 +2,7 @@
 // state table for every Batch state (rules one by one, and random templates, have their own files).
 import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
-import type { BatchJobState, Job } from '../../../src/api/batch.js';
+import type { BatchJobState, Job, Task } from '../../../src/api/batch.js';
 import { BATCH_JOB_STATES } from '../../../src/api/batch.js';
 import type { Drmaa2JobSpec } from '../../../src/api/drmaa2job.js';
 import {
@@ -273,20 +273,30 @@ describe('Batch Job -> DRMAA2', () => {
           },
           {
             type: 'STATUS_CHANGED',
-            description: 'Task state is updated from RUNNING to FAILED',
-            taskState: 'FAILED',
-            taskExecution: { exitCode: 3 },
-            eventTime: '2025-01-01T01:02:00.000Z',
-          },
-          {
-            type: 'STATUS_CHANGED',
             description: 'Job state is set from RUNNING to FAILED for job x.',
             eventTime: '2025-01-01T01:02:08.000Z',
           },
         ],
       },
     };
-    const info = jobInfoOf(job);
+    const tasks: Task[] = [
+      {
+        name: 'projects/p/locations/l/jobs/x/taskGroups/group0/tasks/0',
+        status: {
+          state: 'FAILED',
+          statusEvents: [
+            {
+              type: 'STATUS_CHANGED',
+              description: 'Task state is updated from RUNNING to FAILED',
+              taskState: 'FAILED',
+              taskExecution: { exitCode: 3 },
+              eventTime: '2025-01-01T01:02:00.000Z',
+            },
+          ],
+        },
+      },
+    ];
+    const info = jobInfoOf(job, tasks);
     assert.equal(info.exitStatus, 3);
     assert.equal(info.state, 'Failed');
     assert.equal(info.dispatchTime, '2025-01-01T00:00:05.000Z');
