@@ -28,6 +28,8 @@ interface Environment {
   userKubeconfig: string;
   kubectlPath: string;
   batchEmulatorHost: string;
+  /** The emulator's admin endpoint (its jobs, call counts, faults). */
+  batchEmulatorAdmin: string;
   storageEmulatorHost: string;
   stop(): Promise<void>;
 }
@@ -39,13 +41,14 @@ async function environment(): Promise<Environment> {
       'starting etcd, kube-apiserver (with the CRD, RBAC and finalizer policy), fake-gcs-server and the Batch emulator ...',
     );
     // The local cluster gets the whole install, the finalizer policy included.
-    const peers = await startPeers({ emulator: { stepMs: 300 }, finalizerPolicy: true });
+    const peers = await startPeers({ emulator: { stepMs: 300, adminPort: 0 }, finalizerPolicy: true });
     return {
       kubectl: peers.controlPlane.kubectl,
       controllerKubeconfig: peers.controlPlane.kubeconfigController,
       userKubeconfig: peers.controlPlane.kubeconfigAdmin,
       kubectlPath: join(peers.controlPlane.binDir, 'kubectl'),
       batchEmulatorHost: peers.emulator.host,
+      batchEmulatorAdmin: peers.emulator.adminUrl,
       storageEmulatorHost: peers.storageEmulatorHost,
       stop: () => peers.stop(),
     };
@@ -63,13 +66,14 @@ async function environment(): Promise<Environment> {
     await kubectl(['wait', '--for=condition=Established', 'crd/drmaa2jobs.drmaa2.io', '--timeout=60s']),
     'CRD',
   );
-  const [emulator, gcs] = await Promise.all([startEmulator({ stepMs: 300 }), startFakeGcs()]);
+  const [emulator, gcs] = await Promise.all([startEmulator({ stepMs: 300, adminPort: 0 }), startFakeGcs()]);
   return {
     kubectl,
     controllerKubeconfig: externalKubeconfig,
     userKubeconfig: externalKubeconfig,
     kubectlPath: join(binDir, 'kubectl'),
     batchEmulatorHost: emulator.host,
+    batchEmulatorAdmin: emulator.adminUrl,
     storageEmulatorHost: gcs.storageEmulatorHost,
     stop: async () => {
       await Promise.all([emulator.stop(), gcs.stop()]);
@@ -114,7 +118,10 @@ async function main(): Promise<number> {
       if (r.code !== 0) throw new Error(`${file}: ${r.stderr}`);
     }
     console.log(`kubeconfig (admin): ${env.userKubeconfig}`);
-    console.log(`try: ${env.kubectlPath} --kubeconfig ${env.userKubeconfig} get d2job -n ${NS}\n`);
+    // The Batch side of what the controller did, for the real client or `drmaa2-batch` commands.
+    console.log(`BATCH_EMULATOR_HOST=${env.batchEmulatorHost}`);
+    console.log(`Batch emulator admin: ${env.batchEmulatorAdmin}/admin/jobs`);
+    console.log(`try: ${env.kubectlPath} --kubeconfig ${env.userKubeconfig} get d2job -n ${NS} -o wide\n`);
     const widths = [12, 11, 22, 6, 40, 10];
     let released = false;
     for (;;) {

@@ -13,6 +13,8 @@ test('the demo runs every example to its expected end and exits', () => {
   assert.equal(result.status, 0, result.stderr);
   const out = result.stdout;
   assert.match(out, /kubeconfig \(admin\): /);
+  assert.match(out, /^BATCH_EMULATOR_HOST=127\.0\.0\.1:\d+$/m);
+  assert.match(out, /^Batch emulator admin: http:\/\/127\.0\.0\.1:\d+\/admin\/jobs$/m);
   assert.match(out, /releasing held/);
   assert.match(out, /all 8 jobs finished; Failed: failing \(/);
   const lastTable = out.slice(out.lastIndexOf('NAME '));
