@@ -1,5 +1,6 @@
 // The Batch-specific DRMAA2 extensions (extension.extensionList), parsed strictly: a value that does not
 // parse is a path-qualified error, where the original library silently fell back to a default.
+import { BATCH_MAX_RETRY_COUNT } from './limits.js';
 import type { SpecError, Warning } from './specError.js';
 
 export interface Extensions {
@@ -10,6 +11,8 @@ export interface Extensions {
   tasksPerNode: number;
   dockerOptions?: string;
   secretEnv?: Record<string, string>;
+  /** How often a task whose VM was preempted is run again; unset means the default of its machine. */
+  preemptionRetries?: number;
 }
 
 const KNOWN = new Set([
@@ -20,6 +23,7 @@ const KNOWN = new Set([
   'tasks_per_node',
   'docker_options',
   'secret_env',
+  'preemption_retries',
 ]);
 const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
@@ -70,6 +74,19 @@ export function parseExtensions(
         break;
       case 'secret_env':
         out.secretEnv = parseSecretEnv(value, at, errors);
+        break;
+      case 'preemption_retries':
+        if (!/^(0|[1-9]\d*)$/.test(value))
+          errors.push({
+            path: at,
+            message: `expected a whole number of retries from 0 to ${BATCH_MAX_RETRY_COUNT}, got ${JSON.stringify(value)}`,
+          });
+        else if (Number(value) > BATCH_MAX_RETRY_COUNT)
+          errors.push({
+            path: at,
+            message: `at most ${BATCH_MAX_RETRY_COUNT} (Batch's limit of maxRetryCount), got ${value}`,
+          });
+        else out.preemptionRetries = Number(value);
         break;
     }
   }

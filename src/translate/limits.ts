@@ -12,6 +12,17 @@ import type { SpecError } from './specError.js';
 export const BATCH_MAX_TASKS_PER_GROUP = 100_000;
 export const BATCH_MAX_JOB_DEFINITION_BYTES = 1_000_000;
 
+/** Batch runs at most this many tasks of one job at once (cloud.google.com/batch/quotas, "Parallel tasks per
+ * job"), so no request asks for more. */
+export const BATCH_MAX_PARALLEL_TASKS = 5000;
+
+/** The hosts file a task group gets with requireHostsFile "supports up to 1000 VMs" (TaskGroup in the v1
+ * proto); a multi-node job with more VMs would start with some of its peers missing from the file. */
+export const BATCH_MAX_HOSTS_FILE_VMS = 1000;
+
+/** TaskSpec.max_retry_count: "The valid value range is [0, 10]" (v1 proto). */
+export const BATCH_MAX_RETRY_COUNT = 10;
+
 /** Free text of one template (remoteCommand, args, jobEnvironment, extension values, staging maps and
  * resource limits, keys included): with the template's own copy in DRMAA2_JOB_TEMPLATE (base64) the
  * request stays well inside Batch's 1 MB. */

@@ -3,12 +3,12 @@
 // safe containers, deterministic IDs, native arrays (see docs/decisions.md).
 import { parentOf, type CreateJobRequest, type Environment, type TaskGroup } from '../api/batch.js';
 import { CATEGORY_SCRIPT, CATEGORY_SCRIPT_PATH, type JobTemplate } from '../api/drmaa2.js';
-import { instanceOf } from './allocation.js';
+import { instanceOf, preemptionRetries } from './allocation.js';
 import { computeOf } from './compute.js';
 import { parseExtensions } from './extensions.js';
 import { JOB_ID_RULE, batchJobId, requestIdFor, type Owner } from './jobId.js';
 import { jobLabels } from './labels.js';
-import { MAX_TEMPLATE_COPY } from './limits.js';
+import { BATCH_MAX_HOSTS_FILE_VMS, BATCH_MAX_PARALLEL_TASKS, MAX_TEMPLATE_COPY } from './limits.js';
 import { runnables } from './runnables.js';
 import type { SpecError, Warning } from './specError.js';
 import { staging } from './staging.js';
@@ -114,6 +114,65 @@ function warnUnsupported(template: JobTemplate, path: string, warnings: Warning[
   }
 }
 
+interface GroupShape {
+  taskCount: number;
+  parallelism: number;
+  /** minSlots == maxSlots > 1 outside native arrays: every task at once, each knowing its peers (MPI). */
+  multiNode: boolean;
+}
+
+/**
+ * Task count and parallelism inside Batch's job limits. A multi-node job's tasks must all run at once and
+ * find each other in the hosts file, and minSlots asks for that many tasks at once: beyond Batch's limits
+ * neither can be had, so they are errors. maxParallel is only a ceiling, which a lower parallelism still
+ * keeps: it is lowered to Batch's limit, which delays tasks and never changes what they compute.
+ */
+function groupShape(
+  template: JobTemplate,
+  array: ArrayPart,
+  tasksPerNode: number,
+  path: string,
+  errors: SpecError[],
+  warnings: Warning[],
+): GroupShape {
+  const maxSlots = template.maxSlots || 1;
+  const minSlots = template.minSlots || 1;
+  const native = array.taskIds;
+  if (native) {
+    const taskCount = native.length;
+    const wanted = Math.min(array.maxParallel ?? taskCount, taskCount);
+    if (wanted > BATCH_MAX_PARALLEL_TASKS) {
+      // The translation is given the template's path; the array sits beside the template.
+      const arrayPath = `${path.replace(/\.jobTemplate$/, '')}.array`;
+      warnings.push({
+        path: array.maxParallel !== undefined ? `${arrayPath}.maxParallel` : arrayPath,
+        message: `at most ${BATCH_MAX_PARALLEL_TASKS} of the ${taskCount} tasks run at once (Batch's limit of parallel tasks per job); the others wait for a free place`,
+      });
+    }
+    return { taskCount, parallelism: Math.min(wanted, BATCH_MAX_PARALLEL_TASKS), multiNode: false };
+  }
+  const multiNode = minSlots === maxSlots && maxSlots > 1;
+  if (multiNode) {
+    const vms = Math.ceil(maxSlots / tasksPerNode);
+    if (vms > BATCH_MAX_HOSTS_FILE_VMS)
+      errors.push({
+        path: `${path}.maxSlots`,
+        message: `a multi-node job (minSlots == maxSlots) lists its VMs in Batch's hosts file, which holds at most ${BATCH_MAX_HOSTS_FILE_VMS}: ${maxSlots} tasks at ${tasksPerNode} per node (tasks_per_node) need ${vms}`,
+      });
+    else if (maxSlots > BATCH_MAX_PARALLEL_TASKS)
+      errors.push({
+        path: `${path}.maxSlots`,
+        message: `a multi-node job (minSlots == maxSlots) runs all its tasks at once: at most ${BATCH_MAX_PARALLEL_TASKS} (Batch's limit of parallel tasks per job), got ${maxSlots}`,
+      });
+  } else if (minSlots > BATCH_MAX_PARALLEL_TASKS) {
+    errors.push({
+      path: `${path}.minSlots`,
+      message: `asks for ${minSlots} tasks at once; Batch runs at most ${BATCH_MAX_PARALLEL_TASKS} tasks of a job at once`,
+    });
+  }
+  return { taskCount: maxSlots, parallelism: minSlots, multiNode };
+}
+
 export function buildRequest(
   template: JobTemplate,
   ctx: RequestContext,
@@ -123,8 +182,6 @@ export function buildRequest(
   warnings: Warning[],
 ): BuiltRequest | undefined {
   const before = errors.length;
-  const maxSlots = template.maxSlots || 1;
-  const minSlots = template.minSlots || 1;
   const machine = template.candidateMachines?.[0];
   checkTemplate(template, path, errors);
   warnUnsupported(template, path, warnings);
@@ -138,16 +195,20 @@ export function buildRequest(
     Boolean(template.jobCategory) &&
     template.jobCategory !== CATEGORY_SCRIPT &&
     template.jobCategory !== CATEGORY_SCRIPT_PATH;
-  const stage = staging(template.stageInFiles, template.stageOutFiles, isContainer, path, errors);
+  const stage = staging(template, isContainer, path, errors, warnings);
   const { compute, maxRunDuration } = computeOf(template, machine ?? '', path, errors, warnings);
   const labels = jobLabels(template, ctx, path, errors);
+  const { taskCount, parallelism, multiNode } = groupShape(
+    template,
+    array,
+    ext.tasksPerNode,
+    path,
+    errors,
+    warnings,
+  );
   if (errors.length > before) return undefined;
 
   const native = array.taskIds;
-  const taskCount = native ? native.length : maxSlots;
-  const parallelism = native ? Math.min(array.maxParallel ?? taskCount, taskCount) : minSlots;
-  const barriers = !native && minSlots === maxSlots;
-  const multiNode = !native && minSlots === maxSlots && maxSlots > 1;
   const jobId = batchJobId(template, ctx, array.elementIndex);
   const copy = base64(JSON.stringify(template));
   const variables: Record<string, string> = {
@@ -169,13 +230,15 @@ export function buildRequest(
     taskCount,
     parallelism,
     taskCountPerNode: ext.tasksPerNode,
-    requireHostsFile: true,
-    permissiveSsh: true,
+    // The hosts file and passwordless ssh between the VMs are what MPI over ssh needs; other jobs' tasks
+    // never meet, and a VM open to its neighbours is more than they need.
+    ...(multiNode ? { requireHostsFile: true, permissiveSsh: true } : {}),
     ...(native ? { taskEnvironments: native.map((id) => ({ variables: { TASK_ID: String(id) } })) } : {}),
     taskSpec: {
-      runnables: runnables(template, ext, barriers, stage.containerVolumes, multiNode, errors, path),
+      runnables: runnables(template, ext, stage.containerVolumes, multiNode, errors, path),
       computeResource: compute,
       ...(maxRunDuration ? { maxRunDuration } : {}),
+      ...preemptionRetries(machine!, ext, path, warnings),
       environment,
       ...(stage.volumes.length ? { volumes: stage.volumes } : {}),
     },
@@ -192,8 +255,8 @@ export function buildRequest(
       taskGroups: [group],
       allocationPolicy: { instances: [instance], labels: { ...labels } },
       labels,
-      logsPolicy: template.outputPath
-        ? { destination: 'PATH', logsPath: template.outputPath }
+      logsPolicy: stage.logsPath
+        ? { destination: 'PATH', logsPath: stage.logsPath }
         : { destination: 'CLOUD_LOGGING' },
     },
   };

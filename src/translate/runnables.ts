@@ -1,7 +1,8 @@
 // The task's runnables, in the original library's layout so that jobs written for it see the same order:
-// barriers iff every task runs at once (Batch allows barriers only when parallelism equals the task count),
-// the prolog always, the main runnable by job category, the epilog always run. Containers get host
-// namespaces, --privileged and the host's ssh keys only when the tasks span several nodes (MPI over ssh),
+// barriers around the prolog and before the epilog of a multi-node job, whose tasks meet there (a single task
+// has no peer to wait for, though the original gave barriers to every job with minSlots == maxSlots), the
+// prolog always, the main runnable by job category, the epilog always run. Containers get host namespaces,
+// --privileged, the host's ssh keys and the hosts file only when the tasks span several nodes (MPI over ssh),
 // where the original gave them to every container (see docs/decisions.md, Safe containers by default).
 import type { Runnable } from '../api/batch.js';
 import { CATEGORY_SCRIPT, CATEGORY_SCRIPT_PATH, type JobTemplate } from '../api/drmaa2.js';
@@ -19,7 +20,6 @@ const HOST_OPTIONS = '--network=host --ipc=host --pid=host --privileged --uts=ho
 export function runnables(
   template: JobTemplate,
   ext: Extensions,
-  barriers: boolean,
   containerVolumes: string[],
   multiNode: boolean,
   errors: SpecError[],
@@ -62,7 +62,7 @@ export function runnables(
     });
   }
   const prolog: Runnable = { script: { text: ext.prolog ?? SHEBANG_ONLY } };
-  const list: Runnable[] = barriers
+  const list: Runnable[] = multiNode
     ? [
         { barrier: { name: 'before_job_barrier' } },
         prolog,
@@ -71,7 +71,7 @@ export function runnables(
       ]
     : [prolog, main];
   if (ext.epilog) {
-    if (barriers) list.push({ barrier: { name: 'after_job_barrier' }, ignoreExitStatus: true });
+    if (multiNode) list.push({ barrier: { name: 'after_job_barrier' }, ignoreExitStatus: true });
     list.push({ script: { text: ext.epilog }, alwaysRun: true });
   }
   return list;

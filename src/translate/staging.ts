@@ -1,16 +1,26 @@
 // stageInFiles / stageOutFiles -> Batch volumes (and container bind mounts), and the stage-out buckets the
 // controller makes sure of before it submits. Keys are sorted, so the same template gives the same request;
 // a bucket staged in and out at the same path is mounted once; two sources on one path are an error.
+// outputPath -> the logs path: Batch writes it on the VM, so a gs:// outputPath becomes a file under a
+// mounted bucket, and a local one outside every volume of the job is reported (its log goes with the VM).
 import type { Volume } from '../api/batch.js';
-import type { SpecError } from './specError.js';
+import type { JobTemplate } from '../api/drmaa2.js';
+import type { SpecError, Warning } from './specError.js';
 
 export interface Staging {
   volumes: Volume[];
   containerVolumes: string[];
   buckets: string[];
+  /** Where Batch writes the task logs on the VM (logsPolicy PATH); unset: Cloud Logging. */
+  logsPath?: string;
 }
 
 const BUCKET_PATH = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/.*)?$/;
+
+/** Where a bucket is mounted when no staging target names a place: where Batch's own examples mount them. */
+function bucketMount(bucket: string): string {
+  return `/mnt/disks/${bucket}`;
+}
 
 class Mounts {
   readonly out: Staging = { volumes: [], containerVolumes: [], buckets: [] };
@@ -80,6 +90,54 @@ class Mounts {
     this.out.volumes.push({ nfs: { server, remotePath: remote }, mountPath: target });
   }
 
+  /** The logs path of a gs:// outputPath: under a volume of the job that already holds the file's directory,
+   * else under the bucket mounted once more at its own mount point. The bucket is written to, so it is made
+   * sure of like a stage-out bucket. */
+  gcsLog(uri: string, at: string): string | undefined {
+    const remote = uri.slice('gs://'.length);
+    const slash = remote.indexOf('/');
+    const bucket = slash < 0 ? remote : remote.slice(0, slash);
+    const file = slash < 0 ? '' : remote.slice(slash + 1);
+    if (!BUCKET_PATH.test(remote) || file === '' || file.endsWith('/')) {
+      this.errors.push({
+        path: at,
+        message: `expected gs://<bucket>/<path of the log file>, got ${JSON.stringify(uri)}`,
+      });
+      return undefined;
+    }
+    const holder = this.out.volumes.find(
+      (v) => v.gcs?.remotePath && v.mountPath && remote.startsWith(`${v.gcs.remotePath}/`),
+    );
+    if (holder) {
+      this.bucket(bucket);
+      const inside = remote.slice(holder.gcs!.remotePath!.length + 1);
+      return `${holder.mountPath!.replace(/\/+$/, '')}/${inside}`;
+    }
+    const mountPath = bucketMount(bucket);
+    if (!this.claim(mountPath, `gs://${bucket}`, at)) return undefined;
+    this.out.volumes.push({ gcs: { remotePath: bucket }, mountPath });
+    this.bucket(bucket);
+    return `${mountPath}/${file}`;
+  }
+
+  /** A local logs path is kept only when it lies under a volume the job mounts on the VM. */
+  localLog(logsPath: string, at: string, warnings: Warning[]): string {
+    const mounted = this.out.volumes.some((v) => {
+      const root = v.mountPath?.replace(/\/+$/, '');
+      return root !== undefined && root !== '' && (logsPath === root || logsPath.startsWith(`${root}/`));
+    });
+    if (!mounted)
+      warnings.push({
+        path: at,
+        message: `Batch writes the log to ${JSON.stringify(logsPath)} on the VM, and no volume of the job is mounted there: the log is lost with the VM (a gs://<bucket>/<file> outputPath keeps it)`,
+      });
+    return logsPath;
+  }
+
+  bucket(name: string): void {
+    if (!this.out.buckets.includes(name)) this.out.buckets.push(name);
+  }
+
   localhost(source: string, target: string, at: string): void {
     const hostPath = source.slice('localhost:'.length);
     if (!this.container) {
@@ -114,16 +172,16 @@ function stageIn(mounts: Mounts, target: string, source: unknown, at: string, er
 }
 
 export function staging(
-  stageInFiles: Record<string, string> | undefined,
-  stageOutFiles: Record<string, string> | undefined,
+  template: Pick<JobTemplate, 'stageInFiles' | 'stageOutFiles' | 'outputPath'>,
   container: boolean,
   path: string,
   errors: SpecError[],
+  warnings: Warning[],
 ): Staging {
   const mounts = new Mounts(container, errors);
-  for (const [target, source] of sorted(stageInFiles))
+  for (const [target, source] of sorted(template.stageInFiles))
     stageIn(mounts, target, source, `${path}.stageInFiles[${JSON.stringify(target)}]`, errors);
-  for (const [target, destination] of sorted(stageOutFiles)) {
+  for (const [target, destination] of sorted(template.stageOutFiles)) {
     const at = `${path}.stageOutFiles[${JSON.stringify(target)}]`;
     if (typeof destination !== 'string' || !destination.startsWith('gs://')) {
       errors.push({
@@ -134,8 +192,15 @@ export function staging(
     }
     const before = errors.length;
     mounts.gcs(destination, target, at);
-    const bucket = destination.slice('gs://'.length).split('/')[0]!;
-    if (errors.length === before && !mounts.out.buckets.includes(bucket)) mounts.out.buckets.push(bucket);
+    if (errors.length === before) mounts.bucket(destination.slice('gs://'.length).split('/')[0]!);
+  }
+  const output = template.outputPath;
+  if (output) {
+    const at = `${path}.outputPath`;
+    const logsPath = output.startsWith('gs://')
+      ? mounts.gcsLog(output, at)
+      : mounts.localLog(output, at, warnings);
+    if (logsPath !== undefined) mounts.out.logsPath = logsPath;
   }
   return mounts.out;
 }

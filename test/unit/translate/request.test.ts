@@ -93,16 +93,20 @@ describe('slots, validation and defaults', () => {
 });
 
 describe('runnables', () => {
-  it('single task: barriers around an always-present shebang prolog, container last', () => {
+  it('single task: an always-present shebang prolog, container last, no barriers', () => {
     const runnables = runnablesOf(only({}));
-    assert.deepEqual(kinds(runnables), [
+    assert.deepEqual(kinds(runnables), ['script', 'container']);
+    assert.equal(runnables[0]!.script!.text, '#!/bin/sh\n');
+    assert.ok(runnables.every((r) => !r.background && !r.ignoreExitStatus && !r.alwaysRun));
+  });
+
+  it('multi-node: barriers around the prolog', () => {
+    assert.deepEqual(kinds(runnablesOf(only({ minSlots: 3, maxSlots: 3 }))), [
       'barrier:before_job_barrier',
       'script',
       'barrier:after_prolog_barrier',
       'container',
     ]);
-    assert.equal(runnables[1]!.script!.text, '#!/bin/sh\n');
-    assert.ok(runnables.every((r) => !r.background && !r.ignoreExitStatus && !r.alwaysRun));
   });
 
   it('no barriers when minSlots < maxSlots; the epilog always runs', () => {
@@ -115,14 +119,18 @@ describe('runnables', () => {
   });
 
   it('with barriers the epilog follows an after_job_barrier that ignores the exit status', () => {
-    const runnables = runnablesOf(only({ extension: { extensionList: { epilog: 'e' } } }));
+    const runnables = runnablesOf(
+      only({ minSlots: 2, maxSlots: 2, extension: { extensionList: { epilog: 'e' } } }),
+    );
     assert.deepEqual(kinds(runnables).slice(4), ['barrier:after_job_barrier', 'script']);
     assert.equal(runnables[4]!.ignoreExitStatus, true);
     assert.equal(runnables[5]!.alwaysRun, true);
   });
 
   it('an empty epilog means none', () => {
-    assert.equal(runnablesOf(only({ extension: { extensionList: { epilog: '' } } })).length, 4);
+    assert.equal(runnablesOf(only({ extension: { extensionList: { epilog: '' } } })).length, 2);
+    const multiNode = { minSlots: 2, maxSlots: 2, extension: { extensionList: { epilog: '' } } };
+    assert.equal(runnablesOf(only(multiNode)).length, 4);
   });
 
   it('$script$ runs the command as text and $scriptpath$ as a path; args are not used', () => {
@@ -444,6 +452,7 @@ describe('warnings for fields Batch cannot honour', () => {
       'inputPath',
       'joinFiles',
       'machineOs',
+      'outputPath',
       'queueName',
       'reRunnable',
       'submitAsHold',

@@ -147,3 +147,135 @@ describe('stage-out', () => {
     assert.deepEqual(b.buckets, a.buckets);
   });
 });
+
+describe('outputPath: Batch writes the log on the VM', () => {
+  const at = 'spec.jobTemplate.outputPath';
+
+  function logsOf(change: Record<string, unknown>) {
+    const sub = submit({ jobTemplate: { ...busybox, ...change } });
+    const job = sub.requests[0]!.job;
+    return {
+      logsPolicy: job.logsPolicy,
+      volumes: job.taskGroups![0]!.taskSpec!.volumes,
+      buckets: sub.buckets,
+      warnings: sub.warnings.filter((w) => w.path === at),
+      container: mainContainer(sub.requests[0]!),
+    };
+  }
+
+  it('gs://: the bucket is mounted where Batch mounts buckets, the log is the file under it, the bucket ensured', () => {
+    const logs = logsOf({ outputPath: 'gs://run-logs/2025/job.log' });
+    assert.deepEqual(logs.logsPolicy, { destination: 'PATH', logsPath: '/mnt/disks/run-logs/2025/job.log' });
+    assert.deepEqual(logs.volumes, [{ gcs: { remotePath: 'run-logs' }, mountPath: '/mnt/disks/run-logs' }]);
+    assert.deepEqual(logs.buckets, ['run-logs']);
+    assert.deepEqual(logs.warnings, []);
+    assert.equal(logs.container.volumes, undefined, 'the agent writes the log, not the container');
+  });
+
+  it('gs:// with errorPath equal to it is accepted; a different errorPath is still an error', () => {
+    const same = logsOf({ outputPath: 'gs://run-logs/job.log', errorPath: 'gs://run-logs/job.log' });
+    assert.equal(same.logsPolicy!.logsPath, '/mnt/disks/run-logs/job.log');
+    assert.deepEqual(
+      templateErrors({ outputPath: 'gs://run-logs/a.log', errorPath: 'gs://run-logs/b.log' }),
+      ['spec.jobTemplate.errorPath: must equal outputPath (Batch logs stdout and stderr together)'],
+    );
+  });
+
+  it('a bucket the job already mounts over the log file is used, not mounted again', () => {
+    const staged = logsOf({
+      stageOutFiles: { '/host': 'gs://results/run-1' },
+      outputPath: 'gs://results/run-1/logs/job.log',
+    });
+    assert.equal(staged.logsPolicy!.logsPath, '/host/logs/job.log');
+    assert.deepEqual(staged.volumes, [{ gcs: { remotePath: 'results/run-1' }, mountPath: '/host' }]);
+    assert.deepEqual(staged.buckets, ['results']);
+    const root = logsOf({ stageInFiles: { '/data': 'gs://results' }, outputPath: 'gs://results/job.log' });
+    assert.equal(root.logsPolicy!.logsPath, '/data/job.log');
+    assert.equal(root.volumes!.length, 1);
+    assert.deepEqual(root.buckets, ['results'], 'written to, so ensured like a stage-out bucket');
+  });
+
+  it('a mount of another directory of the bucket does not hold the log: the bucket is mounted for it', () => {
+    const logs = logsOf({
+      stageInFiles: { '/refs': 'gs://results/refs' },
+      outputPath: 'gs://results/refs-old/job.log',
+    });
+    assert.equal(logs.logsPolicy!.logsPath, '/mnt/disks/results/refs-old/job.log');
+    assert.deepEqual(logs.volumes, [
+      { gcs: { remotePath: 'results/refs' }, mountPath: '/refs' },
+      { gcs: { remotePath: 'results' }, mountPath: '/mnt/disks/results' },
+    ]);
+  });
+
+  it('a gs:// outputPath that names no file, or no valid bucket, is an error at outputPath', () => {
+    for (const uri of [
+      'gs://',
+      'gs://run-logs',
+      'gs://run-logs/',
+      'gs://run-logs/dir/',
+      'gs://UPPER/x.log',
+    ]) {
+      assert.deepEqual(
+        templateErrors({ outputPath: uri }),
+        [`${at}: expected gs://<bucket>/<path of the log file>, got ${JSON.stringify(uri)}`],
+        uri,
+      );
+    }
+  });
+
+  it("the bucket's mount point already staged from elsewhere is an error at outputPath", () => {
+    assert.deepEqual(
+      templateErrors({
+        stageInFiles: { '/mnt/disks/run-logs': 'gs://other' },
+        outputPath: 'gs://run-logs/x.log',
+      }),
+      [`${at}: /mnt/disks/run-logs is already staged from "gs://other"`],
+    );
+  });
+
+  it('a local path under no volume of the job: kept, with a warning that the log is lost with the VM', () => {
+    const logs = logsOf({ outputPath: '/var/log/job.log' });
+    assert.deepEqual(logs.logsPolicy, { destination: 'PATH', logsPath: '/var/log/job.log' });
+    assert.deepEqual(logs.warnings, [
+      {
+        path: at,
+        message:
+          'Batch writes the log to "/var/log/job.log" on the VM, and no volume of the job is mounted there: the log is lost with the VM (a gs://<bucket>/<file> outputPath keeps it)',
+      },
+    ]);
+    assert.equal(
+      logsOf({ stageOutFiles: { '/host': 'gs://out' }, outputPath: '/hostile/x' }).warnings.length,
+      1,
+    );
+  });
+
+  it('a local path under a volume the job mounts on the VM is kept without a warning', () => {
+    assert.deepEqual(
+      logsOf({ stageOutFiles: { '/host': 'gs://out' }, outputPath: '/host/job.log' }).warnings,
+      [],
+    );
+    const nfs = { stageInFiles: { '/in/all': 'nfs:filer:/share/' } };
+    assert.deepEqual(logsOf({ ...nfs, outputPath: '/mnt/share/job.log' }).warnings, []);
+    assert.equal(
+      logsOf({ ...nfs, outputPath: '/in/all/job.log' }).warnings.length,
+      1,
+      "a container's bind target is no path on the VM",
+    );
+    const scriptNfs = submit({
+      jobTemplate: {
+        ...script,
+        stageInFiles: { '/refs': 'nfs:filer:/share/refs/' },
+        outputPath: '/refs/job.log',
+      },
+    });
+    assert.deepEqual(scriptNfs.warnings, []);
+  });
+
+  it('no outputPath, or an empty one: Cloud Logging, nothing mounted', () => {
+    for (const change of [{}, { outputPath: '' }]) {
+      const logs = logsOf(change);
+      assert.deepEqual(logs.logsPolicy, { destination: 'CLOUD_LOGGING' });
+      assert.equal(logs.volumes, undefined);
+    }
+  });
+});

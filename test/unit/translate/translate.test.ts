@@ -59,16 +59,17 @@ describe('JobTemplate -> CreateJobRequest', () => {
     assert.equal(group.taskCount, 1);
     assert.equal(group.parallelism, 1);
     assert.equal(group.taskCountPerNode, 1);
-    assert.equal(group.requireHostsFile, true);
-    assert.equal(group.permissiveSsh, true);
+    assert.equal(group.requireHostsFile, undefined, 'no hosts file for one task');
+    assert.equal(group.permissiveSsh, undefined, 'no ssh between VMs for one task');
     const spec = group.taskSpec!;
     assert.deepEqual(spec.computeResource, { cpuMilli: 2000, bootDiskMib: 51200 });
     assert.deepEqual(
       spec.runnables!.map((x) => Object.keys(x).find((k) => ['barrier', 'script', 'container'].includes(k))),
-      ['barrier', 'script', 'barrier', 'container'],
+      ['script', 'container'],
+      'no barriers for one task',
     );
-    assert.equal(spec.runnables![1]!.script!.text, '#!/bin/sh\n');
-    const container = spec.runnables![3]!.container!;
+    assert.equal(spec.runnables![0]!.script!.text, '#!/bin/sh\n');
+    const container = spec.runnables![1]!.container!;
     assert.equal(container.imageUri, 'busybox');
     assert.equal(container.entrypoint, '/bin/sleep');
     assert.deepEqual(container.commands, ['1']);
@@ -105,6 +106,8 @@ describe('JobTemplate -> CreateJobRequest', () => {
     const group = requests[0]!.job.taskGroups![0]!;
     assert.equal(group.taskCount, 4);
     assert.equal(group.parallelism, 4);
+    assert.equal(group.requireHostsFile, true);
+    assert.equal(group.permissiveSsh, true);
     const runnables = group.taskSpec!.runnables!;
     assert.equal(runnables.length, 6);
     assert.equal(runnables[4]!.barrier!.name, 'after_job_barrier');
@@ -153,7 +156,7 @@ describe('JobTemplate -> CreateJobRequest', () => {
     assert.deepEqual(sub.buckets, ['my-results']);
     const spec = sub.requests[0]!.job.taskGroups![0]!.taskSpec!;
     assert.deepEqual(spec.volumes, [{ gcs: { remotePath: 'my-results' }, mountPath: '/host' }]);
-    assert.deepEqual(spec.runnables![3]!.container!.volumes, ['/host:/host']);
+    assert.deepEqual(spec.runnables![1]!.container!.volumes, ['/host:/host']);
   });
 
   it('a native array: one job, TASK_ID per task, parallelism = maxParallel, no barriers', () => {
