@@ -25,7 +25,7 @@ export const BATCH_JOB_STATES: readonly BatchJobState[] = [
   'CANCELLED',
 ];
 
-/** States in which a Batch job can still change (the poller lists these). A job being cancelled or
+/** States in which a Batch job can still change (the poller lists the running ones of them). A job being cancelled or
  * deleted is still on its way somewhere. */
 export const ACTIVE_JOB_STATES: readonly BatchJobState[] = [
   'STATE_UNSPECIFIED',
