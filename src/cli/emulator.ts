@@ -1,6 +1,14 @@
 import type { Command } from 'commander';
 import { startEmulator } from '../emulator/index.js';
 
+function choice<T extends string>(flag: string, allowed: readonly T[]) {
+  return (value: string): T => {
+    if (!(allowed as readonly string[]).includes(value))
+      throw new Error(`${flag} must be ${allowed.join(' or ')}, got ${value}`);
+    return value as T;
+  };
+}
+
 function integer(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new Error(`expected a non-negative integer, got ${value}`);
@@ -26,6 +34,30 @@ export function registerEmulator(program: Command): void {
       'run',
     )
     .option('--step-ms <ms>', 'delay between lifecycle steps', integer, 500)
+    .option(
+      '--update-time <mode>',
+      "jobEvents: a job's updateTime moves with its own status events; everyChange: with every task change too",
+      choice('--update-time', ['jobEvents', 'everyChange'] as const),
+      'jobEvents',
+    )
+    .option(
+      '--task-delay-ms <ms>',
+      'for this long after CreateJob, ListTasks lists no tasks and GetTask answers NOT_FOUND',
+      integer,
+      0,
+    )
+    .option(
+      '--retry-unmatched <mode>',
+      'with a RETRY_TASK lifecycle policy, an exit code it does not list: fail, or retry up to maxRetryCount',
+      choice('--retry-unmatched', ['fail', 'retry'] as const),
+      'fail',
+    )
+    .option(
+      '--page-size-check <mode>',
+      "a later page's page_size must equal its token's as sent (asSent) or after the default of 500 (resolved)",
+      choice('--page-size-check', ['asSent', 'resolved'] as const),
+      'asSent',
+    )
     .action(
       async (opts: {
         host: string;
@@ -33,6 +65,10 @@ export function registerEmulator(program: Command): void {
         adminPort?: number;
         containers: string;
         stepMs: number;
+        updateTime: 'jobEvents' | 'everyChange';
+        taskDelayMs: number;
+        retryUnmatched: 'fail' | 'retry';
+        pageSizeCheck: 'asSent' | 'resolved';
       }) => {
         if (opts.containers !== 'run' && opts.containers !== 'simulate') {
           throw new Error(`--containers must be run or simulate, got ${opts.containers}`);
@@ -42,6 +78,10 @@ export function registerEmulator(program: Command): void {
           port: opts.port,
           stepMs: opts.stepMs,
           containers: opts.containers,
+          updateTime: opts.updateTime,
+          taskDelayMs: opts.taskDelayMs,
+          retryUnmatched: opts.retryUnmatched,
+          pageSizeCheck: opts.pageSizeCheck,
           ...(opts.adminPort !== undefined ? { adminPort: opts.adminPort } : {}),
         });
         console.log(`BATCH_EMULATOR_HOST=${emulator.host}`);

@@ -26,7 +26,7 @@ import { afterFailure, StageOutError } from './problems.js';
 import { TerminalError, type Reconcile, type ReconcileResult } from './reconcileContract.js';
 import { layoutOf, recordedJobs } from './namedJobs.js';
 import { ResourceWrites } from './resourceWrites.js';
-import { tasksOf } from './taskListing.js';
+import { tasksOf, UnlistedTasks } from './taskListing.js';
 
 export interface ReconcilerConfig {
   project: string;
@@ -61,6 +61,8 @@ const DELETE_POLL_MS = 2000;
 /** A pass that found the cache older than the controller's own last write looks again after this long
  * unless the watch delivers the write first (it normally does, within milliseconds). */
 const STALE_REQUEUE_MS = 1000;
+/** How soon to look again for the tasks of an ended job that Batch does not list yet. */
+const UNLISTED_TASKS_REQUEUE_MS = 2000;
 
 /** Builds the reconcile function for one controller. Dependencies are ports, so tests run it in memory. */
 export function createReconciler(deps: ReconcilerDeps): Reconcile {
@@ -70,6 +72,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   const writes = new ResourceWrites(store, events, clock, ownWrites);
   const expected = new Expectations();
   const endedElements = new EndedElements();
+  const unlistedTasks = new UnlistedTasks();
   return reconcile;
 
   async function reconcile(key: string): Promise<ReconcileResult> {
@@ -79,6 +82,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     const resource = await store.get(parsed.namespace, parsed.name);
     if (!resource) {
       endedElements.forget(key);
+      unlistedTasks.forget(key);
       ownWrites.forget(key);
       return {};
     }
@@ -134,8 +138,14 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     // 8) terminate.
     const cancelled = resource.spec.terminate ? await terminate(resource, found, log) : false;
 
-    // 9) Observe, write the next status.
-    const observed = await observe(resource, found, cancelled, log);
+    // 9) Observe, write the next status; an end whose tasks Batch does not list yet waits for them (bounded).
+    const { phase: observed, unlisted } = await observe(resource, found, cancelled, log);
+    const key = keyOf(resource);
+    if (unlisted && unlistedTasks.mayWait(key, clock.now().getTime())) {
+      log.debug('Batch job ended; its tasks are not listed yet');
+      return { requeueAfterMs: Math.min(config.pollIntervalMs, UNLISTED_TASKS_REQUEUE_MS) };
+    }
+    unlistedTasks.forget(key);
     resource = await writes.apply(resource, observed, log, pollProblem(observed));
 
     // 10) TTL of a job that just ended.
@@ -151,6 +161,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   // 2) Deleting: apply the deletion policy, then remove the finalizer so the resource can go.
   async function finalize(resource: Drmaa2Job, log: Logger): Promise<ReconcileResult> {
     endedElements.forget(keyOf(resource));
+    unlistedTasks.forget(keyOf(resource));
     const finalizers = resource.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return {};
     let foreign: string[] = [];
@@ -299,7 +310,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       resource.metadata.uid,
       jobs.map((job) => job.name ?? ''),
     );
-    const tasks = await tasksOf(owned, resource, jobs, submission.array);
+    const { tasks } = await tasksOf(owned, resource, jobs, submission.array);
     return { kind: 'submitted', jobs, tasks, ...(submission.array ? { array: submission.array } : {}) };
   }
 
@@ -342,15 +353,20 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   }
 
   // 9) Observe: the Batch job(s) as they are now (read again right after a cancel).
-  async function observe(resource: Drmaa2Job, found: Proven, fresh: boolean, log: Logger): Promise<Phase> {
+  async function observe(
+    resource: Drmaa2Job,
+    found: Proven,
+    fresh: boolean,
+    log: Logger,
+  ): Promise<{ phase: Phase; unlisted?: boolean }> {
     const array = layoutOf(resource);
     const now = fresh ? await proven(resource, found.names, true, log) : found;
-    if (now.kind === 'notOwned') return now;
+    if (now.kind === 'notOwned') return { phase: now };
     const jobs = now.jobs.filter((job): job is OwnedJob => job !== undefined);
-    if (jobs.length < now.names.length) return { kind: 'lost' };
+    if (jobs.length < now.names.length) return { phase: { kind: 'lost' } };
     if (array?.mode === 'perElement') endedElements.note(keyOf(resource), jobs);
-    const tasks = await tasksOf(now.owned, resource, jobs, array);
-    return { kind: 'submitted', jobs, tasks, ...(array ? { array } : {}) };
+    const { tasks, unlisted } = await tasksOf(now.owned, resource, jobs, array);
+    return { phase: { kind: 'submitted', jobs, tasks, ...(array ? { array } : {}) }, unlisted };
   }
 
   // 10) A finished job's Batch job goes after ttlSecondsAfterFinished; the resource and its status stay.

@@ -1,5 +1,6 @@
 // A small loopback HTTP endpoint to look inside the emulator and change its faults at run time:
-// GET /admin/stats, GET /admin/jobs[?label=key=value], POST /admin/faults {faults?, quota?}.
+// GET /admin/stats, GET /admin/jobs[?label=key=value], POST /admin/faults {faults?, quota?} (faults replace
+// the ones in force, job faults included; a malformed one is answered 400 and changes nothing).
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Engine } from './engine.js';
 import type { FaultConfig, FaultInjector, Quota } from './faults.js';

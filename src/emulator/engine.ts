@@ -1,7 +1,9 @@
 // The emulator's jobs and their lifecycle, as Batch runs them: QUEUED -> SCHEDULED -> RUNNING ->
 // SUCCEEDED | FAILED, cancel -> CANCELLATION_IN_PROGRESS -> CANCELLED, delete -> DELETION_IN_PROGRESS -> gone;
 // tasks PENDING -> ASSIGNED -> RUNNING -> SUCCEEDED | FAILED (UNEXECUTED when never run), with
-// parallelism, retries and lifecycle policies. Status events use Batch's wording.
+// parallelism, retries and lifecycle policies, Spot preemption, and the ways a job waits in or fails from
+// SCHEDULED. Status events use Batch's wording; job-level events are prose only, task-level ones carry the
+// task state and exit code (StatusEvent in the v1 task.proto).
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,7 +12,9 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import type { BatchJobState, BatchTaskState, Job, StatusEvent, Task, TaskGroup } from '../api/batch.js';
 import { ApiError, notFound } from './apiError.js';
 import { Barriers } from './barriers.js';
+import { selects, type FaultConfig, type PreemptionFault, type SchedulingFault } from './faults.js';
 import { EXIT_OTHER, runTaskAttempt } from './taskRunner.js';
+import { effectiveParallelism, type LimitOptions } from './validate.js';
 
 export interface EngineOptions {
   stepMs: number;
@@ -19,6 +23,18 @@ export interface EngineOptions {
   simulatedRunMs?: number;
   workDir: string;
   now?: () => number;
+  /** What moves a job's updateTime: its own status events only (default), or every task change too. */
+  updateTime?: 'jobEvents' | 'everyChange';
+  /** For this long after CreateJob the job lists no tasks and GetTask answers NOT_FOUND. */
+  taskDelayMs?: number;
+  /** status.taskGroups while the tasks are not listed: absent (default), or the actual counts. */
+  taskCountsWhileHidden?: 'absent' | 'actual';
+  /** With a RETRY_TASK policy, an exit code it does not list: fails the task (default) or is retried up to
+   * maxRetryCount. */
+  retryUnmatched?: 'fail' | 'retry';
+  limits?: LimitOptions;
+  /** The job faults in force (read each time one could apply, so that changes take effect at once). */
+  faults?: () => FaultConfig;
 }
 
 interface TaskRecord {
@@ -27,15 +43,24 @@ interface TaskRecord {
   events: StatusEvent[];
   log: string;
   attempts: number;
+  preemptions: number;
+  /** The Batch wording of the event that failed the task for good, and when, for the job's own event. */
+  failure?: { description: string; seq: number };
 }
 
 interface JobRecord {
   job: Job;
+  jobId: string;
   tasks: TaskRecord[];
   abort: AbortController;
   runningSince?: number;
   endedAt?: number;
   dir: string;
+  /** Tasks are listed from this time on, unless held. */
+  tasksVisibleAt: number;
+  /** A job that waits in, or failed from, SCHEDULED has not got its tasks yet. */
+  tasksHeld: boolean;
+  preemptions: number;
 }
 
 export interface OperationRecord {
@@ -48,6 +73,12 @@ export interface OperationRecord {
 const TERMINAL: ReadonlySet<BatchJobState> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 const MAX_LOG = 1 << 20;
 const GROUP = 'group0';
+/** cloud.google.com/batch/quotas: the wait before a job that never gets resources fails by itself. */
+const SCHEDULING_TIMEOUT_MS = 2 * 24 * 3600 * 1000;
+const REASON_EVENT = 'OPERATIONAL_INFO';
+const SPOT = new Set(['SPOT', 'PREEMPTIBLE']);
+
+const taskNotFound = (name: string) => notFound(`Resource "${name}" was not found`);
 
 export class Engine {
   private readonly jobs = new Map<string, JobRecord>();
@@ -55,6 +86,7 @@ export class Engine {
   private readonly operations = new Map<string, OperationRecord>();
   readonly processes = new Set<ChildProcess>();
   private operationCounter = 0;
+  private failureCounter = 0;
   private stopped = false;
 
   constructor(private readonly opts: EngineOptions) {}
@@ -68,14 +100,27 @@ export class Engine {
   }
 
   private step(signal?: AbortSignal): Promise<void> {
+    return this.sleep(this.opts.stepMs, signal);
+  }
+
+  /** Resolves after `ms`, or at once when the signal aborts; `Infinity` waits for the abort only. */
+  private sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       if (signal?.aborted) return resolve();
-      const timer = setTimeout(resolve, this.opts.stepMs);
-      signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      });
+      const timer = Number.isFinite(ms) ? setTimeout(resolve, ms) : undefined;
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
     });
+  }
+
+  private faults(): FaultConfig {
+    return this.opts.faults?.() ?? {};
   }
 
   // ------------------------------------------------------------------ API
@@ -88,7 +133,8 @@ export class Engine {
     if (this.jobs.has(name)) throw new ApiError(grpcStatus.ALREADY_EXISTS, `Job ${name} already exists`);
     const group: TaskGroup = job.taskGroups![0]!;
     const taskCount = group.taskEnvironments?.length || group.taskCount || 1;
-    const created = this.iso();
+    const createdAt = this.now();
+    const created = new Date(createdAt).toISOString();
     const stored: Job = {
       ...job,
       name,
@@ -98,7 +144,7 @@ export class Engine {
           ...group,
           name: `${name}/taskGroups/${GROUP}`,
           taskCount,
-          parallelism: group.parallelism || taskCount,
+          parallelism: effectiveParallelism(group, taskCount, this.opts.limits),
         },
       ],
       status: { state: 'QUEUED', statusEvents: [] },
@@ -107,15 +153,20 @@ export class Engine {
     };
     const record: JobRecord = {
       job: stored,
+      jobId,
       tasks: Array.from({ length: taskCount }, (_, index) => ({
         index,
         state: 'PENDING' as BatchTaskState,
         events: [],
         log: '',
         attempts: 0,
+        preemptions: 0,
       })),
       abort: new AbortController(),
       dir: join(this.opts.workDir, `${jobId}-${stored.uid!.slice(-5)}`),
+      tasksVisibleAt: createdAt + (this.opts.taskDelayMs ?? 0),
+      tasksHeld: false,
+      preemptions: 0,
     };
     this.jobs.set(name, record);
     if (requestId) this.byRequestId.set(requestId, name);
@@ -168,15 +219,16 @@ export class Engine {
 
   tasks(jobName: string): Task[] {
     const record = this.record(jobName);
+    if (!this.tasksVisible(record)) return [];
     return record.tasks.map((t) => this.task(record, t));
   }
 
   getTask(name: string): Task {
     const match = /^(.*)\/taskGroups\/([^/]+)\/tasks\/(\d+)$/.exec(name);
-    if (!match || match[2] !== GROUP) throw notFound(`Task ${name} not found`);
+    if (!match || match[2] !== GROUP) throw taskNotFound(name);
     const record = this.jobs.get(match[1]!);
     const task = record?.tasks[Number(match[3])];
-    if (!record || !task) throw notFound(`Task ${name} not found`);
+    if (!record || !task || !this.tasksVisible(record)) throw taskNotFound(name);
     return this.task(record, task);
   }
 
@@ -206,6 +258,10 @@ export class Engine {
     return record;
   }
 
+  private tasksVisible(record: JobRecord): boolean {
+    return !record.tasksHeld && this.now() >= record.tasksVisibleAt;
+  }
+
   private task(record: JobRecord, task: TaskRecord): Task {
     return {
       name: `${record.job.name}/taskGroups/${GROUP}/tasks/${task.index}`,
@@ -221,13 +277,18 @@ export class Engine {
       record.runningSince !== undefined
         ? `${Math.max(0, (end - record.runningSince) / 1000).toFixed(3)}s`
         : undefined;
+    const showCounts = this.tasksVisible(record) || this.opts.taskCountsWhileHidden === 'actual';
     return structuredClone({
       ...record.job,
       status: {
         ...record.job.status,
-        taskGroups: {
-          [GROUP]: { counts, instances: [{ machineType: this.machineType(record), taskPack: 1 }] },
-        },
+        ...(showCounts
+          ? {
+              taskGroups: {
+                [GROUP]: { counts, instances: [{ machineType: this.machineType(record), taskPack: 1 }] },
+              },
+            }
+          : {}),
         ...(runDuration ? { runDuration } : {}),
       },
     });
@@ -251,17 +312,24 @@ export class Engine {
     return record;
   }
 
-  private setJobState(record: JobRecord, next: BatchJobState): void {
-    const status = record.job.status!;
-    const previous = status.state ?? 'STATE_UNSPECIFIED';
-    status.state = next;
+  /** A job-level event: prose only, no task state or execution (those fields are task-level only). */
+  private jobEvent(record: JobRecord, type: string, description: string): void {
     const at = this.iso();
-    status.statusEvents!.push({
-      type: 'STATUS_CHANGED',
-      description: `Job state is set from ${previous} to ${next} for job ${record.job.name}.`,
-      eventTime: at,
-    });
+    record.job.status!.statusEvents!.push({ type, description, eventTime: at });
     record.job.updateTime = at;
+  }
+
+  /** `from` names the state the description says the job left, when Batch names one the v1 API lacks
+   * (SCHEDULED_PENDING_FAILED); `detail` follows the sentence, as Batch appends why a job failed. */
+  private setJobState(record: JobRecord, next: BatchJobState, detail = '', from?: string): void {
+    const status = record.job.status!;
+    const previous = from ?? status.state ?? 'STATE_UNSPECIFIED';
+    status.state = next;
+    this.jobEvent(
+      record,
+      'STATUS_CHANGED',
+      `Job state is set from ${previous} to ${next} for job ${record.job.name}.${detail}`,
+    );
     if (next === 'RUNNING') record.runningSince = this.now();
     if (TERMINAL.has(next) && record.runningSince !== undefined) record.endedAt = this.now();
   }
@@ -272,22 +340,29 @@ export class Engine {
     next: BatchTaskState,
     exitCode?: number,
     note?: string,
-  ): void {
+    cause?: string,
+  ): string {
     const previous = task.state;
     task.state = next;
     const where = `zones/local/instances/emulator-${record.job.uid}-${task.index}`;
-    const suffix = exitCode !== undefined ? ` with exit code ${exitCode}` : '';
+    const suffix = `${cause ? ` ${cause}` : ''}${exitCode !== undefined ? ` with exit code ${exitCode}` : ''}`;
+    const wording = `Task state is updated from ${previous} to ${next} on ${where}${suffix}.`;
     const event: StatusEvent = {
       type: 'STATUS_CHANGED',
-      description: `Task state is updated from ${previous} to ${next} on ${where}${suffix}.${note ? ` ${note}` : ''}`,
+      description: `${wording}${note ? ` ${note}` : ''}`,
       eventTime: this.iso(),
       taskState: next,
       ...(exitCode !== undefined ? { taskExecution: { exitCode } } : {}),
     };
     task.events.push(event);
-    // Batch reports task failures among the job's own events too.
-    if (next === 'FAILED') record.job.status!.statusEvents!.push(event);
-    record.job.updateTime = event.eventTime;
+    if (this.opts.updateTime === 'everyChange') record.job.updateTime = event.eventTime;
+    return wording;
+  }
+
+  /** Fails the task for good; the job's FAILED event will quote this event's Batch wording. */
+  private failTask(record: JobRecord, task: TaskRecord, exitCode: number, note?: string, cause?: string) {
+    const wording = this.setTaskState(record, task, 'FAILED', exitCode, note, cause);
+    task.failure = { description: wording, seq: ++this.failureCounter };
   }
 
   private finishCancel(record: JobRecord): void {
@@ -295,8 +370,7 @@ export class Engine {
     for (const task of record.tasks) {
       if (task.state === 'PENDING' || task.state === 'ASSIGNED')
         this.setTaskState(record, task, 'UNEXECUTED');
-      else if (task.state === 'RUNNING')
-        this.setTaskState(record, task, 'FAILED', EXIT_OTHER, 'The job was cancelled.');
+      else if (task.state === 'RUNNING') this.failTask(record, task, EXIT_OTHER, 'The job was cancelled.');
     }
     this.setJobState(record, 'CANCELLED');
   }
@@ -306,6 +380,8 @@ export class Engine {
     await this.step(signal);
     if (signal.aborted) return;
     this.setJobState(record, 'SCHEDULED');
+    const fault = (this.faults().scheduling ?? []).find((f) => selects(f, record.jobId, record.job.labels));
+    if (fault && !(await this.holdInScheduled(record, fault))) return;
     await this.step(signal);
     if (signal.aborted) return;
     this.setJobState(record, 'RUNNING');
@@ -322,8 +398,84 @@ export class Engine {
     };
     await Promise.all(Array.from({ length: Math.min(group.parallelism ?? 1, record.tasks.length) }, worker));
     if (signal.aborted || this.stopped) return;
-    const failed = record.tasks.some((t) => t.state === 'FAILED');
-    this.setJobState(record, failed ? 'FAILED' : 'SUCCEEDED');
+    const first = record.tasks
+      .filter((t) => t.state === 'FAILED' && t.failure)
+      .sort((a, b) => a.failure!.seq - b.failure!.seq)[0];
+    if (!first) return this.setJobState(record, 'SUCCEEDED');
+    this.setJobState(
+      record,
+      'FAILED',
+      `Job failed due to task failure. Specifically, task with index ${first.index} failed due to the following task event: "${first.failure!.description}"`,
+    );
+  }
+
+  /** Plays a scheduling fault; true when the job goes on to run. */
+  private async holdInScheduled(record: JobRecord, fault: SchedulingFault): Promise<boolean> {
+    const signal = record.abort.signal;
+    record.tasksHeld = (fault.tasks ?? 'absent') === 'absent';
+    const type = fault.eventType ?? REASON_EVENT;
+    switch (fault.kind) {
+      case 'stuck':
+        await this.sleep(Infinity, signal);
+        return false;
+      case 'quota': {
+        const since = this.now();
+        const region = record.job.name!.split('/')[3] ?? 'local';
+        const instance = `${record.job.uid}-${GROUP}-0-${randomUUID().slice(0, 4)}`;
+        const cause = fault.description ?? `Quota 'CPUS' exceeded.  Limit: 0.0 in region ${region}.`;
+        for (let count = 1; ; count++) {
+          await this.sleep(fault.intervalMs ?? this.opts.stepMs, signal);
+          if (signal.aborted) return false;
+          this.jobEvent(
+            record,
+            type,
+            `VM in Managed Instance Group meets error: Batch Error: code - CODE_GCE_QUOTA_EXCEEDED, description - error count is ${count}, latest message example: Instance '${instance}' creation failed: ${cause}`,
+          );
+          const enough = fault.events !== undefined && count >= fault.events;
+          const waited = fault.waitMs !== undefined && this.now() - since >= fault.waitMs;
+          if (enough || waited) break;
+        }
+        record.tasksHeld = false;
+        return true;
+      }
+      case 'invalidField':
+        await this.step(signal);
+        if (signal.aborted) return false;
+        this.jobEvent(
+          record,
+          type,
+          `Job gets non-retryable information Batch Error: code - CODE_GCE_INVALID_FIELD_VALUE, description - ${fault.description ?? "Invalid value for field 'operation': ''. No zone supports all of the provided instance templates."}`,
+        );
+        this.setJobState(record, 'FAILED');
+        return false;
+      case 'timeout':
+        await this.sleep(fault.waitMs ?? SCHEDULING_TIMEOUT_MS, signal);
+        if (signal.aborted) return false;
+        if (fault.description) this.jobEvent(record, type, fault.description);
+        this.jobEvent(
+          record,
+          'STATUS_CHANGED',
+          `Job state is set from SCHEDULED to SCHEDULED_PENDING_FAILED for job ${record.job.name}.`,
+        );
+        this.setJobState(record, 'FAILED', '', 'SCHEDULED_PENDING_FAILED');
+        return false;
+    }
+  }
+
+  private isSpot(record: JobRecord): boolean {
+    return (record.job.allocationPolicy?.instances ?? []).some((i) =>
+      SPOT.has(i.policy?.provisioningModel ?? ''),
+    );
+  }
+
+  private preemptionFor(record: JobRecord, task: TaskRecord): PreemptionFault | undefined {
+    if (!this.isSpot(record)) return undefined;
+    return (this.faults().preemption ?? []).find((f) => {
+      if (!selects(f, record.jobId, record.job.labels)) return false;
+      const perTask = f.perTask ?? (f.perJob === undefined ? 1 : undefined);
+      if (perTask !== undefined && task.preemptions >= perTask) return false;
+      return f.perJob === undefined || record.preemptions < f.perJob;
+    });
   }
 
   private async runTask(
@@ -343,6 +495,12 @@ export class Engine {
     for (;;) {
       const workDir = join(record.dir, `task-${task.index}`);
       mkdirSync(workDir, { recursive: true });
+      const preemption = this.preemptionFor(record, task);
+      // Reserved now: the tasks of a job start together, and each must see the others' preemptions.
+      if (preemption) {
+        task.preemptions++;
+        record.preemptions++;
+      }
       const result = await runTaskAttempt({
         index: task.index,
         runnables: spec.runnables ?? [],
@@ -351,6 +509,7 @@ export class Engine {
         containers: this.opts.containers,
         simulateMs: this.opts.simulatedRunMs ?? this.opts.stepMs,
         ...(spec.maxRunDuration ? { maxRunDurationMs: parseFloat(spec.maxRunDuration) * 1000 } : {}),
+        ...(preemption ? { preemptAfterMs: preemption.afterMs ?? 0 } : {}),
         barriers,
         signal,
         log: (text) => this.appendLog(record, task, text),
@@ -358,16 +517,35 @@ export class Engine {
       });
       task.attempts++;
       if (signal.aborted) return;
-      const note = result.notes.length > 0 ? result.notes.join('; ') + '.' : undefined;
-      if (result.exitCode === 0) return this.setTaskState(record, task, 'SUCCEEDED', 0, note);
-      if (task.attempts > maxRetries || !this.retryAllowed(spec.lifecyclePolicies ?? [], result.exitCode)) {
-        return this.setTaskState(record, task, 'FAILED', result.exitCode, note);
+      if (preemption && !result.preempted) {
+        task.preemptions--;
+        record.preemptions--;
       }
-      this.setTaskState(record, task, 'FAILED', result.exitCode, `Retrying (attempt ${task.attempts}).`);
+      const cause = result.preempted ? 'due to Spot VM preemption' : undefined;
+      const note = result.notes.length > 0 ? result.notes.join('; ') + '.' : undefined;
+      if (result.exitCode === 0) {
+        this.setTaskState(record, task, 'SUCCEEDED', 0, note);
+        return;
+      }
+      if (task.attempts > maxRetries || !this.retryAllowed(spec.lifecyclePolicies ?? [], result.exitCode)) {
+        return this.failTask(record, task, result.exitCode, note, cause);
+      }
+      this.setTaskState(
+        record,
+        task,
+        'FAILED',
+        result.exitCode,
+        `Retrying (attempt ${task.attempts}).`,
+        cause,
+      );
       this.setTaskState(record, task, 'RUNNING');
     }
   }
 
+  /** A FAIL_TASK policy that lists the code fails the task; a RETRY_TASK one that lists it retries it. A code
+   * no RETRY_TASK policy lists fails the task when `retryUnmatched` is `fail` (the opposite action, as the
+   * LifecyclePolicy comment and the retries guide say), or takes the default policy (retry up to
+   * maxRetryCount, as the TaskSpec comment says) when it is `retry`. */
   private retryAllowed(
     policies: { action?: string; actionCondition?: { exitCodes?: number[] } }[],
     code: number,
@@ -375,7 +553,8 @@ export class Engine {
     const matches = (p: (typeof policies)[number]) => (p.actionCondition?.exitCodes ?? []).includes(code);
     if (policies.some((p) => p.action === 'FAIL_TASK' && matches(p))) return false;
     const retryPolicies = policies.filter((p) => p.action === 'RETRY_TASK');
-    return retryPolicies.length === 0 || retryPolicies.some(matches);
+    if (retryPolicies.length === 0 || retryPolicies.some(matches)) return true;
+    return this.opts.retryUnmatched === 'retry';
   }
 
   private environment(

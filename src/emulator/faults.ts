@@ -1,6 +1,7 @@
 // Faults on demand and Batch's per-region quota model, so that reliability tests can make a client's life
-// hard: injected status codes with a probability per method, added latency, and RESOURCE_EXHAUSTED once
-// the calls of the last minute exceed the quota.
+// hard: injected status codes with a probability per method, added latency, RESOURCE_EXHAUSTED once the
+// calls of the last minute exceed the quota, and what happens to jobs on Batch's side: Spot preemption and
+// the ways a job waits in, or fails from, SCHEDULED (docs/batch-fidelity.md gives each one's source).
 import { status } from '@grpc/grpc-js';
 import { ApiError } from './apiError.js';
 
@@ -12,6 +13,48 @@ export interface MethodFault {
   codes: FaultCode[];
 }
 
+/** Which jobs a job fault applies to: all given conditions must hold; none given selects every job. */
+export interface JobSelector {
+  /** The job ID (last part of its name) starts with this. */
+  jobIdPrefix?: string;
+  /** `key=value`: the job carries this label. */
+  label?: string;
+}
+
+/** Preempts the running tasks of Spot jobs (provisioning model SPOT or PREEMPTIBLE): the attempt's
+ * processes are killed and it fails with exit code 50001, then is retried only as the job's maxRetryCount
+ * and lifecycle policies allow. */
+export interface PreemptionFault extends JobSelector {
+  /** Preemptions per task; 1 when neither this nor perJob is given. */
+  perTask?: number;
+  /** Preemptions per job, across its tasks. */
+  perJob?: number;
+  /** How long an attempt has run before it is preempted; 0 by default. */
+  afterMs?: number;
+}
+
+/**
+ * Why a job waits in SCHEDULED, or fails from there, without running a task:
+ * - `stuck`: it stays SCHEDULED for ever with no further event (a VM service account without its roles);
+ * - `quota`: CODE_GCE_QUOTA_EXCEEDED events every `intervalMs`, until `events` of them or `waitMs` have
+ *   passed, then it runs; with neither bound it waits for ever;
+ * - `invalidField`: a CODE_GCE_INVALID_FIELD_VALUE event, then SCHEDULED -> FAILED;
+ * - `timeout`: after `waitMs` in SCHEDULED it fails by itself (SCHEDULED_PENDING_FAILED, then FAILED).
+ */
+export interface SchedulingFault extends JobSelector {
+  kind: 'stuck' | 'quota' | 'invalidField' | 'timeout';
+  events?: number;
+  waitMs?: number;
+  /** Between quota events; the emulator's stepMs by default. */
+  intervalMs?: number;
+  /** Replaces the error text after "description - " (quota, invalidField) or adds a reason (timeout). */
+  description?: string;
+  /** The `type` of the reason events; OPERATIONAL_INFO by default. */
+  eventType?: string;
+  /** Whether the job's tasks are listed while it waits: `absent` (default) or `pending`. */
+  tasks?: 'absent' | 'pending';
+}
+
 export interface FaultConfig {
   /** By method name (CreateJob, GetJob, ...) or `*` for every method. */
   errors?: Record<string, MethodFault>;
@@ -19,6 +62,52 @@ export interface FaultConfig {
   latencyMs?: number;
   spikeMs?: number;
   spikeProbability?: number;
+  /** The first one that selects a job and still has preemptions left applies. */
+  preemption?: PreemptionFault[];
+  /** The first one that selects a job applies, when the job reaches SCHEDULED. */
+  scheduling?: SchedulingFault[];
+}
+
+const KINDS = new Set(['stuck', 'quota', 'invalidField', 'timeout']);
+
+function nonNegative(value: unknown, path: string): void {
+  if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0))
+    throw new Error(`${path} must be a non-negative number`);
+}
+
+function checkSelector(selector: JobSelector, path: string): void {
+  if (selector.jobIdPrefix !== undefined && typeof selector.jobIdPrefix !== 'string')
+    throw new Error(`${path}.jobIdPrefix must be a string`);
+  if (selector.label !== undefined && (typeof selector.label !== 'string' || !selector.label.includes('=')))
+    throw new Error(`${path}.label must be key=value`);
+}
+
+/** Throws on a malformed configuration, so that a typo in a test or an admin request is not silently a
+ * fault that never fires. */
+export function checkFaultConfig(config: FaultConfig): void {
+  if (typeof config !== 'object' || config === null) throw new Error('faults must be an object');
+  for (const [i, fault] of (config.preemption ?? []).entries()) {
+    const path = `preemption[${i}]`;
+    checkSelector(fault, path);
+    for (const key of ['perTask', 'perJob', 'afterMs'] as const) nonNegative(fault[key], `${path}.${key}`);
+  }
+  for (const [i, fault] of (config.scheduling ?? []).entries()) {
+    const path = `scheduling[${i}]`;
+    checkSelector(fault, path);
+    if (!KINDS.has(fault.kind)) throw new Error(`${path}.kind must be one of ${[...KINDS].join(', ')}`);
+    for (const key of ['events', 'waitMs', 'intervalMs'] as const) nonNegative(fault[key], `${path}.${key}`);
+    if (fault.tasks !== undefined && fault.tasks !== 'absent' && fault.tasks !== 'pending')
+      throw new Error(`${path}.tasks must be absent or pending`);
+  }
+}
+
+export function selects(selector: JobSelector, jobId: string, labels: Record<string, string> = {}): boolean {
+  if (selector.jobIdPrefix !== undefined && !jobId.startsWith(selector.jobIdPrefix)) return false;
+  if (selector.label !== undefined) {
+    const at = selector.label.indexOf('=');
+    if (labels[selector.label.slice(0, at)] !== selector.label.slice(at + 1)) return false;
+  }
+  return true;
 }
 
 export interface Quota {
@@ -42,11 +131,13 @@ export class FaultInjector {
     quota?: Quota,
     private readonly random: () => number = Math.random,
   ) {
+    checkFaultConfig(config);
     this.config = config;
     this.quota = quota;
   }
 
   set(config: FaultConfig): void {
+    checkFaultConfig(config);
     this.config = config;
   }
 

@@ -10,9 +10,11 @@ import { startAdmin } from './admin.js';
 import { Engine } from './engine.js';
 import { FaultInjector, type FaultConfig, type Quota } from './faults.js';
 import { loadServices } from './protos.js';
-import { CallStats, createServer, type CallRecord } from './server.js';
+import { BATCH_PAGING, CallStats, createServer, type CallRecord } from './server.js';
+import type { LimitOptions } from './validate.js';
 
-export type { FaultConfig, Quota, CallRecord };
+export type { FaultConfig, Quota, CallRecord, LimitOptions };
+export type { JobSelector, PreemptionFault, SchedulingFault } from './faults.js';
 export { BATCH_QUOTA } from './faults.js';
 
 export interface EmulatorOptions {
@@ -32,6 +34,22 @@ export interface EmulatorOptions {
   workDir?: string;
   /** Port of the admin HTTP endpoint; 0 picks a free one; undefined starts none... except when 0 is given. */
   adminPort?: number;
+  /** What moves a job's updateTime: its job-level status events only (`jobEvents`, default, as published
+   * job descriptions show) or every task change as well (`everyChange`). */
+  updateTime?: 'jobEvents' | 'everyChange';
+  /** For this long after CreateJob, ListTasks lists no tasks and GetTask answers NOT_FOUND; 0 by default. */
+  taskDelayMs?: number;
+  /** status.taskGroups of a job whose tasks are not listed yet: `absent` (default) or the actual counts. */
+  taskCountsWhileHidden?: 'absent' | 'actual';
+  /** With a RETRY_TASK lifecycle policy, an exit code it does not list: `fail` (default) fails the task,
+   * `retry` retries it up to maxRetryCount. */
+  retryUnmatched?: 'fail' | 'retry';
+  /** Listing pages: default 500 per page, at most 1000, a later page's page_size compared as sent. */
+  pageSizeDefault?: number;
+  pageSizeMax?: number;
+  pageSizeCheck?: 'asSent' | 'resolved';
+  /** How CreateJob treats a job over the parallelism, hosts-file or job-definition-size limit. */
+  limits?: LimitOptions;
 }
 
 export interface EmulatorStats {
@@ -49,6 +67,8 @@ export interface RunningEmulator {
   callLog(): CallRecord[];
   /** Calls `listener` for each call as it is answered, before the answer leaves; returns the unsubscribe. */
   onCall(listener: (call: CallRecord) => void): () => void;
+  /** Replaces the faults in force (throws on a malformed configuration); job faults apply from their next
+   * decision point on (a job reaching SCHEDULED, a task attempt starting). */
   setFaults(faults: FaultConfig): void;
   setQuota(quota: Quota | undefined): void;
   jobs(): Job[];
@@ -60,15 +80,28 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const host = opts.host ?? '127.0.0.1';
   const ownWorkDir = opts.workDir === undefined;
   const workDir = opts.workDir ?? mkdtempSync(join(tmpdir(), 'drmaa2-batch-emulator-'));
+  const faults = new FaultInjector(opts.faults ?? {}, opts.quota);
   const engine = new Engine({
     stepMs: opts.stepMs ?? 20,
     containers: opts.containers ?? 'run',
     ...(opts.simulatedRunMs !== undefined ? { simulatedRunMs: opts.simulatedRunMs } : {}),
     workDir,
+    updateTime: opts.updateTime ?? 'jobEvents',
+    taskDelayMs: opts.taskDelayMs ?? 0,
+    taskCountsWhileHidden: opts.taskCountsWhileHidden ?? 'absent',
+    retryUnmatched: opts.retryUnmatched ?? 'fail',
+    limits: opts.limits ?? {},
+    faults: () => faults.current().faults,
   });
-  const faults = new FaultInjector(opts.faults ?? {}, opts.quota);
   const stats = new CallStats();
-  const server = createServer(loadServices(), engine, faults, stats);
+  const server = createServer(loadServices(), engine, faults, stats, {
+    paging: {
+      pageSizeDefault: opts.pageSizeDefault ?? BATCH_PAGING.pageSizeDefault,
+      pageSizeMax: opts.pageSizeMax ?? BATCH_PAGING.pageSizeMax,
+      pageSizeCheck: opts.pageSizeCheck ?? BATCH_PAGING.pageSizeCheck,
+    },
+    limits: opts.limits ?? {},
+  });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${opts.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),

@@ -1,6 +1,7 @@
 // The gRPC face of the emulator: BatchService and google.longrunning.Operations on the real protos,
 // each call counted, logged, passed through the fault injector, and answered with the status code the
 // real service would give. No request, however malformed, brings the server down.
+import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Job } from '../api/batch.js';
 import { fromWire, toWire } from '../adapters/batch/wireForm.js';
@@ -9,7 +10,13 @@ import type { Engine, OperationRecord } from './engine.js';
 import type { FaultInjector } from './faults.js';
 import { compileFilter } from './filter.js';
 import type { BatchServices } from './protos.js';
-import { validateJob, validateJobId, validateParent, validateRequestId } from './validate.js';
+import {
+  validateJob,
+  validateJobId,
+  validateParent,
+  validateRequestId,
+  type LimitOptions,
+} from './validate.js';
 
 type Request = Record<string, unknown>;
 
@@ -44,17 +51,82 @@ function str(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
-const PAGE_MAX = 1000;
+/** How listings page (docs/batch-fidelity.md): Batch's default page size, the largest page it serves, and
+ * whether a later page's page_size is compared as sent (0 when unset) or after the default is applied. */
+export interface PagingOptions {
+  pageSizeDefault: number;
+  pageSizeMax: number;
+  pageSizeCheck: 'asSent' | 'resolved';
+}
 
-function page<T>(items: T[], pageSize: unknown, pageToken: unknown): { items: T[]; next: string } {
-  const size = Math.min(Number(pageSize) > 0 ? Number(pageSize) : 100, PAGE_MAX);
+export const BATCH_PAGING: PagingOptions = {
+  pageSizeDefault: 500,
+  pageSizeMax: 1000,
+  pageSizeCheck: 'asSent',
+};
+
+interface PageToken {
+  /** Which listing (method, parent, filter, order) the token continues. */
+  listing: string;
+  size: number;
+  offset: number;
+}
+
+const badToken = () => invalid('page_token is invalid');
+
+function decodeToken(text: string): PageToken {
+  let token: unknown;
+  try {
+    token = JSON.parse(Buffer.from(text, 'base64url').toString());
+  } catch {
+    throw badToken();
+  }
+  const t = token as Partial<PageToken> | null;
+  if (
+    typeof t?.listing !== 'string' ||
+    !Number.isInteger(t.size) ||
+    !Number.isInteger(t.offset) ||
+    t.offset! < 0 ||
+    t.size! < 1
+  )
+    throw badToken();
+  return t as PageToken;
+}
+
+function listingKey(...parts: string[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 16);
+}
+
+/** One page of a listing. The token records the page size it was made with, as Batch's do; a later page
+ * must ask for that size again (googleapis/python-batch#101), and a token only continues its own listing. */
+export function page<T>(
+  items: T[],
+  request: Request,
+  listing: string,
+  paging: PagingOptions,
+): { items: T[]; next: string } {
+  const sent = Number(request.pageSize ?? 0);
+  if (!Number.isInteger(sent) || sent < 0) throw invalid(`page_size must not be negative, got ${sent}`);
+  const resolve = (n: number) => Math.min(n > 0 ? n : paging.pageSizeDefault, paging.pageSizeMax);
+  let size = resolve(sent);
   let offset = 0;
-  if (str(pageToken) !== '') {
-    offset = Number(Buffer.from(str(pageToken), 'base64url').toString());
-    if (!Number.isInteger(offset) || offset < 0) throw invalid('invalid page_token');
+  if (str(request.pageToken) !== '') {
+    const token = decodeToken(str(request.pageToken));
+    if (token.listing !== listing) throw badToken();
+    const asked = paging.pageSizeCheck === 'resolved' ? resolve(sent) : Math.min(sent, paging.pageSizeMax);
+    if (asked !== token.size) {
+      throw invalid(
+        `pagesize field is invalid. mismatching token page size error : request page size (${sent}) != token page size (${token.size})`,
+      );
+    }
+    size = token.size;
+    offset = token.offset;
   }
   const slice = items.slice(offset, offset + size);
-  const next = offset + size < items.length ? Buffer.from(String(offset + size)).toString('base64url') : '';
+  const next =
+    offset + size < items.length
+      ? Buffer.from(JSON.stringify({ listing, size, offset: offset + size })).toString('base64url')
+      : '';
   return { items: slice, next };
 }
 
@@ -87,7 +159,9 @@ export function createServer(
   engine: Engine,
   faults: FaultInjector,
   stats: CallStats,
+  settings: { paging?: PagingOptions; limits?: LimitOptions } = {},
 ): grpc.Server {
+  const paging = settings.paging ?? BATCH_PAGING;
   const handle =
     (method: string, body: (request: Request) => unknown) =>
     (call: grpc.ServerUnaryCall<Request, unknown>, callback: grpc.sendUnaryData<unknown>) => {
@@ -128,7 +202,7 @@ export function createServer(
       validateRequestId(str(r.requestId));
       if (!r.job) throw invalid('job is required');
       const job = fromWire<Job>(r.job);
-      validateJob(job);
+      validateJob(job, settings.limits);
       return toWire(engine.create(parent, jobId, job, str(r.requestId)));
     }),
     GetJob: handle('GetJob', (r) => toWire(engine.get(str(r.name)))),
@@ -140,7 +214,8 @@ export function createServer(
         engine.all().filter((j) => j.name!.startsWith(`${parent}/jobs/`) && matches(j)),
         str(r.orderBy),
       );
-      const { items, next } = page(jobs, r.pageSize, r.pageToken);
+      const listing = listingKey('ListJobs', parent, str(r.filter), str(r.orderBy));
+      const { items, next } = page(jobs, r, listing, paging);
       return { jobs: items.map(toWire), nextPageToken: next, unreachable: [] };
     }),
     CancelJob: handle('CancelJob', (r) => {
@@ -159,7 +234,8 @@ export function createServer(
       const match = /^(.*)\/taskGroups\/([^/]+)$/.exec(parent);
       if (!match) throw invalid(`parent must be a task group name, got ${JSON.stringify(parent)}`);
       const tasks = engine.tasks(match[1]!);
-      const { items, next } = page(tasks, r.pageSize, r.pageToken);
+      const listing = listingKey('ListTasks', parent, str(r.filter));
+      const { items, next } = page(tasks, r, listing, paging);
       return { tasks: items.map(toWire), nextPageToken: next, unreachable: [] };
     }),
   };

@@ -9,6 +9,8 @@ import type { Runnable } from '../api/batch.js';
 import type { Barriers } from './barriers.js';
 
 export const EXIT_TIMEOUT = 50005;
+/** Exit code of a task whose Spot VM was preempted (cloud.google.com/batch/docs/troubleshooting). */
+export const EXIT_PREEMPTED = 50001;
 /** Exit code of a task whose runnable could not be started at all (Batch's "other failure"). */
 export const EXIT_OTHER = 50000;
 
@@ -20,6 +22,8 @@ export interface TaskAttempt {
   containers: 'run' | 'simulate';
   simulateMs: number;
   maxRunDurationMs?: number;
+  /** The attempt's VM is preempted this long after it starts, unless it has ended by then. */
+  preemptAfterMs?: number;
   barriers: Barriers;
   signal: AbortSignal;
   log(text: string): void;
@@ -30,6 +34,7 @@ export interface TaskAttempt {
 export interface AttemptResult {
   exitCode: number;
   timedOut: boolean;
+  preempted: boolean;
   notes: string[];
 }
 
@@ -107,31 +112,43 @@ export async function runTaskAttempt(attempt: TaskAttempt): Promise<AttemptResul
   const background: ChildProcess[] = [];
   const foreground = new Set<ChildProcess>();
   let failure: number | undefined;
-  let timedOut = false;
-  const stopAll = () => {
+  let stopped: 'timeout' | 'preempted' | 'aborted' | undefined;
+  let wake!: () => void;
+  // A simulated container or a barrier is waited on, not a process that can be killed: they race this.
+  const interrupted = new Promise<void>((resolve) => (wake = resolve));
+  const stopAll = (why: NonNullable<typeof stopped>) => {
+    stopped ??= why;
     for (const child of [...background, ...foreground]) killGroup(child);
+    wake();
   };
-  const timer =
+  const timers = [
     attempt.maxRunDurationMs !== undefined
-      ? setTimeout(() => {
-          timedOut = true;
-          stopAll();
-        }, attempt.maxRunDurationMs)
-      : undefined;
-  const onAbort = () => stopAll();
+      ? setTimeout(() => stopAll('timeout'), attempt.maxRunDurationMs)
+      : undefined,
+    attempt.preemptAfterMs !== undefined
+      ? setTimeout(() => stopAll('preempted'), attempt.preemptAfterMs)
+      : undefined,
+  ];
+  const onAbort = () => stopAll('aborted');
   attempt.signal.addEventListener('abort', onAbort);
+  if (attempt.signal.aborted) onAbort();
   try {
     for (const [position, runnable] of attempt.runnables.entries()) {
-      if (timedOut || attempt.signal.aborted) break;
+      if (stopped) break;
       if (failure !== undefined && !runnable.alwaysRun) continue;
       if (runnable.barrier) {
-        await attempt.barriers.arrive(position, attempt.index);
+        await Promise.race([attempt.barriers.arrive(position, attempt.index), interrupted]);
         continue;
       }
       const env = { ...attempt.env, ...(runnable.environment?.variables ?? {}) };
       const argv = commandOf(runnable, position, attempt, notes);
       if (!argv) {
-        await new Promise((resolve) => setTimeout(resolve, attempt.simulateMs));
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise((resolve) => (timer = setTimeout(resolve, attempt.simulateMs))),
+          interrupted,
+        ]);
+        clearTimeout(timer);
         continue;
       }
       const started = run(argv, attempt, env);
@@ -141,17 +158,20 @@ export async function runTaskAttempt(attempt: TaskAttempt): Promise<AttemptResul
         continue;
       }
       if (child) foreground.add(child);
+      // A stop that came while the process was being spawned must still reach it.
+      if (stopped && child) killGroup(child);
       const code = await started.done;
       if (child) foreground.delete(child);
       if (code !== 0 && !runnable.ignoreExitStatus && failure === undefined) failure = code;
     }
   } finally {
-    if (timer) clearTimeout(timer);
+    for (const timer of timers) clearTimeout(timer);
     attempt.signal.removeEventListener('abort', onAbort);
     // Background runnables end when the last foreground runnable has ended.
     for (const child of background) killGroup(child);
     attempt.barriers.end(attempt.index);
   }
-  if (timedOut) return { exitCode: EXIT_TIMEOUT, timedOut, notes };
-  return { exitCode: failure ?? 0, timedOut, notes };
+  if (stopped === 'preempted') return { exitCode: EXIT_PREEMPTED, timedOut: false, preempted: true, notes };
+  if (stopped === 'timeout') return { exitCode: EXIT_TIMEOUT, timedOut: true, preempted: false, notes };
+  return { exitCode: failure ?? 0, timedOut: false, preempted: false, notes };
 }

@@ -60,12 +60,28 @@ export function preemptionsOf(tasks: Task[] | undefined): number {
  * texts, small enough for a status read by the thousand. */
 export const MAX_BATCH_REASON = 1024;
 
-/** The newest job-level status event's text: what Batch last said about the job (why it waits, why it
- * failed), bounded. */
-export function batchReasonOf(job: Job): string | undefined {
-  const text = job.status?.statusEvents?.at(-1)?.description?.trim();
-  if (!text) return undefined;
+/** A job-level event that only states a transition ("Job state is set from SCHEDULED to FAILED for job
+ * projects/.../jobs/x."): it says what happened, not why. */
+const BARE_TRANSITION = /^Job state is set from [A-Z_]+ to [A-Z_]+ for job \S+?\.?$/;
+
+function bounded(text: string): string {
   return text.length > MAX_BATCH_REASON ? `${text.slice(0, MAX_BATCH_REASON - 3)}...` : text;
+}
+
+/** What Batch last said about the job (why it waits, why it failed), bounded: its newest job-level event,
+ * or, when that only states a transition, the newest event with more to say since the transition before it
+ * (Batch reports a CODE_GCE_INVALID_FIELD_VALUE, then moves the job from SCHEDULED to FAILED). */
+export function batchReasonOf(job: Job): string | undefined {
+  const events = job.status?.statusEvents ?? [];
+  const newest = events.at(-1)?.description?.trim();
+  if (!newest) return undefined;
+  if (!BARE_TRANSITION.test(newest)) return bounded(newest);
+  for (let i = events.length - 2; i >= 0; i--) {
+    const text = events[i]!.description?.trim() ?? '';
+    if (BARE_TRANSITION.test(text)) break;
+    if (text) return bounded(text);
+  }
+  return bounded(newest);
 }
 
 export function templateBase64(job: Job): string | undefined {

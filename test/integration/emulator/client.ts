@@ -2,6 +2,23 @@
 import { BatchServiceClient } from '@google-cloud/batch';
 import { clientOptions } from '../../../src/adapters/batch/clientOptions.js';
 
+export type WireStatusEvent = {
+  type?: string | null;
+  description?: string | null;
+  taskState?: string | null;
+  taskExecution?: { exitCode?: number | null } | null;
+};
+
+/** The status events of one task, as GetTask gives them. */
+export async function taskEvents(
+  client: BatchServiceClient,
+  jobName: string,
+  index: number,
+): Promise<WireStatusEvent[]> {
+  const [task] = await client.getTask({ name: `${jobName}/taskGroups/group0/tasks/${index}` });
+  return (task.status?.statusEvents ?? []) as WireStatusEvent[];
+}
+
 export function rawClient(host: string): BatchServiceClient {
   return new BatchServiceClient(clientOptions({ emulatorHost: host, projectId: 'p' }));
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BatchServiceClient } from '@google-cloud/batch';
 import { startEmulator, type RunningEmulator } from '../../../src/emulator/index.js';
-import { PARENT, rawClient, scriptJob, waitFor } from './client.js';
+import { PARENT, rawClient, scriptJob, taskEvents, waitFor } from './client.js';
 
 let emulator: RunningEmulator;
 let client: BatchServiceClient;
@@ -77,13 +77,13 @@ describe('job lifecycle', () => {
     assert.equal(next.status?.state, 'SUCCEEDED');
   });
 
-  it('fails with the script exit code', async () => {
+  it('fails with the script exit code, which the task reports', async () => {
     const job = await finished((await create(scriptJob('exit 3'))).name!);
     assert.equal(job.status?.state, 'FAILED');
-    const failure = job.status!.statusEvents!.find((e) => e.taskState === 'FAILED');
-    assert.equal(failure?.taskExecution?.exitCode, 3);
     const [tasks] = await client.listTasks({ parent: `${job.name}/taskGroups/group0` });
     assert.equal(tasks[0]?.status?.state, 'FAILED');
+    const failure = tasks[0]!.status!.statusEvents!.find((e) => e.taskState === 'FAILED');
+    assert.equal(failure?.taskExecution?.exitCode, 3);
   });
 
   it('ends a task that runs past maxRunDuration with exit code 50005', async () => {
@@ -91,10 +91,8 @@ describe('job lifecycle', () => {
       (await create(scriptJob('sleep 30', { maxRunDuration: { seconds: 0, nanos: 300_000_000 } }))).name!,
     );
     assert.equal(job.status?.state, 'FAILED');
-    assert.equal(
-      job.status!.statusEvents!.find((e) => e.taskState === 'FAILED')?.taskExecution?.exitCode,
-      50005,
-    );
+    const events = await taskEvents(client, job.name!, 0);
+    assert.equal(events.find((e) => e.taskState === 'FAILED')?.taskExecution?.exitCode, 50005);
   });
 
   it('gives each task its taskEnvironments entry and Batch variables', async () => {
@@ -175,7 +173,8 @@ describe('job lifecycle', () => {
       ).name!,
     );
     assert.equal(stopped.status?.state, 'FAILED');
-    assert.equal(stopped.status!.statusEvents!.filter((e) => e.taskState === 'FAILED').length, 1);
+    const events = await taskEvents(client, stopped.name!, 0);
+    assert.equal(events.filter((e) => e.taskState === 'FAILED').length, 1);
   });
 
   it('runs a container entrypoint locally and says so', async () => {

@@ -786,6 +786,44 @@ describe('arrays', () => {
     assert.equal(events.events.filter((e) => e.type === 'Warning').length, warnings);
   });
 
+  it('an ended job whose tasks Batch does not list yet waits for them, for a bounded time', async () => {
+    const job = resource({ array: { begin: 1, end: 4, step: 1 } });
+    const name = await submitted(job);
+    batch.setState(name, 'RUNNING');
+    await reconcile(KEY);
+    batch.setState(name, 'SUCCEEDED');
+    batch.update(name, (j) => {
+      j.status!.taskGroups = { group0: { counts: { SUCCEEDED: 4 } } };
+    });
+    batch.setTasks(name, []);
+    const result = await reconcile(KEY);
+    assert.equal(status()?.state, 'Running', 'no end written without its results');
+    assert.ok(result.requeueAfterMs! <= 2000, 'looks again soon');
+    const tasks = Array.from({ length: 4 }, (_, i) => ({
+      name: `${name}/taskGroups/group0/tasks/${i}`,
+      status: { state: 'SUCCEEDED' as const },
+    }));
+    batch.setTasks(name, tasks);
+    await reconcile(KEY);
+    assert.equal(status()?.state, 'Done');
+    assert.equal(status()?.array?.completedIndexes, '1-4');
+  });
+
+  it('after five minutes without a task listing, the end is written with what is known', async () => {
+    const name = await submitted(resource({ array: { begin: 1, end: 2, step: 1 } }));
+    batch.setState(name, 'FAILED');
+    batch.update(name, (j) => {
+      j.status!.taskGroups = { group0: { counts: { FAILED: 2 } } };
+    });
+    batch.setTasks(name, []);
+    await reconcile(KEY);
+    assert.notEqual(status()?.state, 'Failed');
+    clock.advance(5 * 60_000);
+    await reconcile(KEY);
+    assert.equal(status()?.state, 'Failed');
+    assert.equal(status()?.jobInfo?.exitStatus, undefined, 'no exit code seen: none made up');
+  });
+
   it('per element: one Batch job per index, created idempotently across a failure', async () => {
     const job = resource({ array: { begin: 1, end: 3, step: 1 } }, { minSlots: 2, maxSlots: 2 });
     const names = expectedJobs(job);

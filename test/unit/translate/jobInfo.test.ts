@@ -135,6 +135,30 @@ describe('jobInfoOf', () => {
     assert.equal(jobInfoOf(job({ state: 'SUCCEEDED' })).extension?.extensionList?.batch_reason, undefined);
   });
 
+  it('a bare transition defers to what Batch said before it, in the state the job just left', () => {
+    const invalid =
+      'Job gets non-retryable information Batch Error: code - CODE_GCE_INVALID_FIELD_VALUE, description - x';
+    const events = [
+      event(
+        'Job state is set from QUEUED to SCHEDULED for job projects/p/locations/l/jobs/j.',
+        '2025-01-01T00:00:01Z',
+      ),
+      event(invalid, '2025-01-01T00:00:02Z'),
+      event(
+        'Job state is set from SCHEDULED to FAILED for job projects/p/locations/l/jobs/j.',
+        '2025-01-01T00:00:03Z',
+      ),
+    ];
+    const reason = (list: typeof events) =>
+      jobInfoOf(job({ state: 'FAILED', statusEvents: list })).extension?.extensionList?.batch_reason;
+    assert.equal(reason(events), invalid);
+    // Nothing said since the transition before: the transition itself.
+    assert.equal(reason([events[1]!, events[0]!, events[2]!]), events[2]!.description);
+    // A transition that explains itself is taken as it is.
+    const explained = `${events[2]!.description}Job failed due to task failure. Specifically, task with index 0 failed`;
+    assert.equal(reason([...events.slice(0, 2), event(explained, '2025-01-01T00:00:03Z')]), explained);
+  });
+
   it('counts preemptions (exit code 50001) over all task attempts', () => {
     const preempted = (at: string) =>
       event('Task state is updated from RUNNING to FAILED with exit code 50001.', at, {
