@@ -150,6 +150,11 @@ const VIOLATIONS: Record<string, Violation> = {
     field: 'spec.jobTemplate.extension.extensionList.[spot]',
     violate: (m) => (m.spec.jobTemplate.extension = { extensionList: { spot: 'yes' } }),
   },
+  "!has(self.preemption_retries) || self.preemption_retries in ['0','1','2','3','4','5','6','7','8','9','10']":
+    {
+      field: 'spec.jobTemplate.extension.extensionList.[preemption_retries]',
+      violate: (m) => (m.spec.jobTemplate.extension = { extensionList: { preemption_retries: '11' } }),
+    },
   '!has(self.minSlots) || !has(self.maxSlots) || self.minSlots <= self.maxSlots': {
     field: 'spec.jobTemplate.minSlots',
     violate: (m) => Object.assign(m.spec.jobTemplate, { minSlots: 3, maxSlots: 2 }),
