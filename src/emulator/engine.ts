@@ -6,7 +6,7 @@
 // task state and exit code (StatusEvent in the v1 task.proto).
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { BatchJobState, BatchTaskState, Job, StatusEvent, Task, TaskGroup } from '../api/batch.js';
@@ -583,11 +583,14 @@ export class Engine {
     if (task.log.length < MAX_LOG) task.log += text.slice(0, MAX_LOG - task.log.length);
     const logs = record.job.logsPolicy;
     if (logs?.destination !== 'PATH' || !logs.logsPath) return;
+    // The path is one on the job's VM, whose file system here is a folder of the job's own: a job never
+    // writes anywhere else on the machine that runs the emulator.
+    const file = join(record.dir, 'vm', resolve('/', logs.logsPath));
     try {
-      mkdirSync(dirname(logs.logsPath), { recursive: true });
-      appendFileSync(logs.logsPath, text);
+      mkdirSync(dirname(file), { recursive: true });
+      appendFileSync(file, text);
     } catch {
-      // A logs path of a real VM (e.g. a mounted bucket) may not exist here; the in-memory log remains.
+      // Not writable here; the in-memory log remains.
     }
   }
 }

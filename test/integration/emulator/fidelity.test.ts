@@ -6,6 +6,9 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BatchServiceClient } from '@google-cloud/batch';
 import { startEmulator, type FaultConfig, type RunningEmulator } from '../../../src/emulator/index.js';
 import { PARENT, rawClient, scriptJob, taskEvents, waitFor, type WireStatusEvent } from './client.js';
@@ -563,6 +566,35 @@ describe('the emulator command', () => {
     } finally {
       child.kill('SIGTERM');
       if (child.exitCode === null) await once(child, 'exit');
+    }
+  });
+});
+
+describe('logsPolicy PATH', () => {
+  it('is a path on the job VM: the log lands under the job folder, never at that path on this machine', async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'drmaa2-emulator-logs-'));
+    const own = await startEmulator({ stepMs: 5, workDir });
+    const ownClient = rawClient(own.host);
+    try {
+      const logsPath = `/mnt/disks/drmaa2-logs-${process.pid}/out.log`;
+      const created = await create(ownClient, 'logs-path', {
+        ...scriptJob('echo to-the-vm-log'),
+        logsPolicy: { destination: 'PATH', logsPath },
+      });
+      await waitFor(
+        () => getJob(ownClient, created.name!),
+        (job) => TERMINAL.has(String(job.status?.state)),
+      );
+      assert.equal(existsSync(logsPath), false, 'nothing written outside the emulator');
+      const written = readdirSync(workDir, { recursive: true, encoding: 'utf8' }).find((f) =>
+        f.endsWith(join('vm', logsPath)),
+      );
+      assert.ok(written, 'the log is on the emulated VM');
+      assert.match(readFileSync(join(workDir, written), 'utf8'), /to-the-vm-log/);
+    } finally {
+      await ownClient.close();
+      await own.stop();
+      rmSync(workDir, { recursive: true, force: true });
     }
   });
 });
