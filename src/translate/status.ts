@@ -221,8 +221,22 @@ function failedMessage(reason: Reason<'Failed'>, info: JobInfo, batchReason: str
 
 /** Why a submitted job is not running: its Batch state and Batch's newest word on it (a quota wait, a VM
  * that cannot be created, ...), so that `kubectl describe` says why it waits. */
-function notRunningMessage(subState: string, batchReason: string | undefined): string {
-  return `The Batch job is ${subState}.${batchReason ? ` Batch: ${batchReason}` : ''}`;
+function notRunningMessage(subState: string, batchReason: string | undefined, hint = ''): string {
+  return `The Batch job is ${subState}.${batchReason ? ` Batch: ${batchReason}` : ''}${hint}`;
+}
+
+/** A job SCHEDULED this long with nothing said since gets a hint: Batch reports no event when the VMs'
+ * service account lacks the roles its agent needs, and the job waits for ever (nextflow-io/nextflow#5622). */
+export const SILENT_SCHEDULED_MS = 10 * 60_000;
+
+function silentlyScheduledHint(job: Job, now: Date): string {
+  if (job.status?.state !== 'SCHEDULED') return '';
+  const last = job.status.statusEvents?.at(-1);
+  if (!last || !/\bto SCHEDULED\b/.test(last.description ?? '')) return '';
+  const since = Date.parse(last.eventTime ?? '');
+  if (Number.isNaN(since) || now.getTime() - since < SILENT_SCHEDULED_MS) return '';
+  // A fixed text: the status is not rewritten each minute the job waits.
+  return ` No VM has reported for over ${SILENT_SCHEDULED_MS / 60_000} minutes since ${last.eventTime}: check that the job's service account has the roles Batch's agent needs (roles/batch.agentReporter) and that its VMs can reach Batch.`;
 }
 
 /** The one-line answer to "why is it in this state" kept in status.message (a wide column): the message
@@ -271,7 +285,11 @@ function submittedOutcome(observation: Observation, phase: SubmittedPhase): Outc
           type: 'Running',
           status: 'False',
           reason: 'NotRunning',
-          message: notRunningMessage(subState || state, state === 'Queued' ? batchReason : undefined),
+          message: notRunningMessage(
+            subState || state,
+            state === 'Queued' ? batchReason : undefined,
+            state === 'Queued' ? silentlyScheduledHint(phase.jobs[speaker]!, observation.now) : '',
+          ),
         },
   ];
   if (state === 'Done') {

@@ -528,3 +528,33 @@ describe("Batch's own words in the status", () => {
     assert.equal(later.jobInfo?.extension?.extensionList?.preemptions, '1');
   });
 });
+
+describe('a job SCHEDULED for long with nothing said', () => {
+  const scheduledAt = '2025-01-01T00:00:00Z';
+  const job = batchJob('SCHEDULED', JOB, {
+    status: {
+      state: 'SCHEDULED',
+      statusEvents: [
+        { description: `Job state is set from QUEUED to SCHEDULED for job ${JOB}.`, eventTime: scheduledAt },
+      ],
+    },
+  });
+  it('gets a hint about the VM service account after ten minutes, not before', () => {
+    const early = nextStatus({
+      resource: resource(),
+      phase: submitted([job]),
+      now: new Date('2025-01-01T00:09:00Z'),
+    });
+    assert.doesNotMatch(cond(early, 'Running').message, /service account/);
+    const late = nextStatus({
+      resource: resource(),
+      phase: submitted([job]),
+      now: new Date('2025-01-01T00:12:00Z'),
+    });
+    assert.match(
+      cond(late, 'Running').message,
+      /No VM has reported for over 10 minutes since 2025-01-01T00:00:00Z: .*roles\/batch\.agentReporter/,
+    );
+    assert.match(late.message ?? '', /service account/);
+  });
+});
