@@ -51,6 +51,19 @@ export interface Drmaa2JobSpec {
   terminate?: boolean;
   deletionPolicy?: DeletionPolicy;
   ttlSecondsAfterFinished?: number;
+  /** The BatchProfile to submit under; absent: the namespace's default profile (if any). */
+  profile?: string;
+}
+
+/** The BatchProfile a job was submitted under, as it was then: later changes of the profile do not touch
+ * submitted jobs. */
+export interface ProfileRef {
+  name: string;
+  generation?: number;
+  /** Where its Batch jobs live, so that later passes (deletion, TTL) find them without the profile. */
+  project: string;
+  location: string;
+  session: string;
 }
 
 export interface BatchJobRef {
@@ -117,6 +130,8 @@ export interface Drmaa2JobStatus {
   tasks?: TaskCounts;
   array?: ArrayStatus;
   jobInfo?: JobInfo;
+  /** The profile the job was submitted under. */
+  profile?: ProfileRef;
   /** How often Batch preempted the job's Spot VMs under its tasks (exit code 50001), as far as seen. */
   preemptions?: number;
   /** When the resource was first seen in a terminal state; the TTL counts from here. */
