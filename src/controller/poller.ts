@@ -23,8 +23,9 @@ export interface JobCache {
   get(name: string): Job | undefined;
   /** A job the reconciler read or created itself, fresher than the last list. */
   remember(job: Job): void;
-  /** Why the cache may not be following Batch (the poll keeps failing); undefined while it is. */
-  problem?(): SyncProblem | undefined;
+  /** Why the cache may not be following Batch (the poll that should follow `jobName` keeps failing);
+   * undefined while it is. */
+  problem?(jobName?: string): SyncProblem | undefined;
 }
 
 export interface SessionPollerOptions {
@@ -296,8 +297,9 @@ export class SessionPoller implements JobCache, Source {
       } catch (err) {
         const failures = this.failures;
         this.opts.onPollFailed?.(err as Error, failures);
-        const level = failures >= FAILING_AFTER ? 'error' : 'warn';
-        this.opts.logger[level](
+        // A warning, however long it lasts: the controller goes on (reading with GetJob); the condition,
+        // the readiness check and the metrics are where a lasting failure shows.
+        this.opts.logger.warn(
           { err: (err as Error).message, failuresInARow: failures },
           'Session poll failed; retrying next interval',
         );
