@@ -14,6 +14,7 @@ export interface ControllerConfig {
   pollIntervalMs: number;
   concurrency: number;
   leaderElect: boolean;
+  requireProfile: boolean;
   leaseNamespace: string;
   leaseName: string;
   /** Leader election timings (client-go's names and defaults: 15 s, 10 s, 2 s). */
@@ -40,6 +41,7 @@ export interface ControllerFlags {
   pollInterval?: string;
   concurrency?: string;
   leaderElect?: boolean;
+  requireProfile?: boolean;
   leaseNamespace?: string;
   leaseName?: string;
   leaseDuration?: string;
@@ -138,8 +140,12 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
   };
   const batchMutationsPerMinute = perMinute('batchMutationsPerMinute');
   const batchReadsPerMinute = perMinute('batchReadsPerMinute');
-  const leaderText = flags.leaderElect ?? env[ENV_TWINS.leaderElect!];
-  const leaderElect = leaderText === true || leaderText === 'true' || leaderText === '1';
+  const switchOn = (key: 'leaderElect' | 'requireProfile') => {
+    const text = flags[key] ?? env[ENV_TWINS[key]!];
+    return text === true || text === 'true' || text === '1';
+  };
+  const leaderElect = switchOn('leaderElect');
+  const requireProfile = switchOn('requireProfile');
   const logLevel = pick(flags, env, 'logLevel') ?? defaultOf('logLevel');
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
     errors.push(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${logLevel}`);
@@ -158,6 +164,7 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
       pollIntervalMs: Math.round(pollMs!),
       concurrency,
       leaderElect,
+      requireProfile,
       leaseNamespace: pick(flags, env, 'leaseNamespace') ?? env.POD_NAMESPACE ?? 'drmaa2-system',
       leaseName: pick(flags, env, 'leaseName') ?? defaultOf('leaseName'),
       leaseDurationMs,

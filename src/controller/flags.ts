@@ -92,6 +92,13 @@ export const FLAGS: readonly FlagSpec[] = [
     meaning: 'leader election on a `coordination.k8s.io` Lease',
   },
   {
+    flag: 'require-profile',
+    key: 'requireProfile',
+    env: 'DRMAA2_REQUIRE_PROFILE',
+    shownDefault: 'off',
+    meaning: 'submit only under a BatchProfile: a job no profile applies to fails with `NoProfile`',
+  },
+  {
     flag: 'lease-namespace',
     key: 'leaseNamespace',
     env: 'DRMAA2_LEASE_NAMESPACE',

@@ -4,6 +4,9 @@
 // Keys added as urgent (something already submitted changed: its Batch job ended, its spec, its deletion) go
 // before the others, so that a burst of new resources does not hold back what users wait to see; every
 // few urgent keys one other goes too, so neither kind can starve.
+// Within each of the two kinds, namespaces take turns: each has its own first-in-first-out line and the
+// queue hands out one key from each namespace that has one waiting, in rotation, so that one tenant's burst
+// of thousands of new jobs holds another tenant's single job back by at most one key per busy namespace.
 import { backoffDelay } from '../translate/backoff.js';
 import type { Clock } from '../ports/clock.js';
 
@@ -26,13 +29,127 @@ export interface AddOptions {
   urgent?: boolean;
 }
 
+/** `namespace/name` → `namespace`; a key without a slash (cluster-scoped) is in the namespace ''. */
+export function namespaceOf(key: string): string {
+  const slash = key.indexOf('/');
+  return slash < 0 ? '' : key.slice(0, slash);
+}
+
+/** A first-in-first-out line whose take is O(1): Array.prototype.shift moves every element behind. */
+class Fifo<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      // Copying once the dead front outweighs the rest keeps each take O(1) amortised and frees the front.
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+}
+
+/** A key's one place in the queue. A key promoted to urgent gets a new place; the old one, left behind in
+ * its line (taking it out would cost a search), is skipped when reached because it is no longer current. */
+interface Place {
+  readonly key: string;
+  readonly namespace: string;
+  readonly urgent: boolean;
+}
+
+/** One kind of key (urgent or not): a line per namespace and the rotation of namespaces whose line is not
+ * empty, each there once. A line is dropped when it empties, so idle namespaces cost nothing. */
+class FairLines {
+  private readonly lines = new Map<string, Fifo<Place>>();
+  private readonly rotation = new Fifo<string>();
+  /** Current places in the lines; the rest are left-behind ones. */
+  private current = 0;
+
+  constructor(private readonly isCurrent: (place: Place) => boolean) {}
+
+  get size(): number {
+    return this.current;
+  }
+
+  push(place: Place): void {
+    let line = this.lines.get(place.namespace);
+    if (!line) {
+      line = new Fifo();
+      this.lines.set(place.namespace, line);
+      this.rotation.push(place.namespace);
+    }
+    line.push(place);
+    this.current++;
+  }
+
+  /** A place of this kind stopped being current (its key became urgent). */
+  leftBehind(): void {
+    this.current--;
+    // Nothing current is left to take, so nothing would walk past the left-behind places to free them.
+    if (this.current === 0) this.clear();
+  }
+
+  /** The next namespace's first current place; that namespace goes to the back of the rotation. */
+  take(): Place | undefined {
+    while (this.current > 0) {
+      const namespace = this.rotation.shift();
+      if (namespace === undefined) return undefined;
+      const line = this.lines.get(namespace)!;
+      this.dropLeftBehind(line);
+      const place = line.shift();
+      this.dropLeftBehind(line);
+      if (line.size > 0) this.rotation.push(namespace);
+      else this.lines.delete(namespace);
+      if (place !== undefined) {
+        this.current--;
+        return place;
+      }
+    }
+    return undefined;
+  }
+
+  private dropLeftBehind(line: Fifo<Place>): void {
+    while (line.size > 0 && !this.isCurrent(line.peek()!)) line.shift();
+  }
+
+  clear(): void {
+    this.lines.clear();
+    this.rotation.clear();
+    this.current = 0;
+  }
+}
+
 export class WorkQueue {
-  private readonly queue: string[] = [];
-  /** Urgent keys in order; a key here may also have a (stale) place in `queue`, skipped when reached. */
-  private readonly urgentQueue: string[] = [];
-  private readonly urgent = new Set<string>();
+  /** Each queued key's current place. */
+  private readonly queued = new Map<string, Place>();
+  private readonly isCurrent = (place: Place) => this.queued.get(place.key) === place;
+  private readonly urgentLines = new FairLines(this.isCurrent);
+  private readonly otherLines = new FairLines(this.isCurrent);
   private urgentInARow = 0;
-  private readonly queued = new Set<string>();
   private readonly processing = new Set<string>();
   /** Keys added while in flight, queued again when done; true when one of those adds was urgent. */
   private readonly dirty = new Map<string, boolean>();
@@ -58,50 +175,43 @@ export class WorkQueue {
 
   add(key: string, opts: AddOptions = {}): void {
     if (this.shuttingDown) return;
+    const urgent = opts.urgent === true;
     if (this.processing.has(key)) {
-      this.dirty.set(key, this.dirty.get(key) === true || opts.urgent === true);
+      this.dirty.set(key, this.dirty.get(key) === true || urgent);
       return;
     }
-    if (this.queued.has(key)) {
-      if (opts.urgent && !this.urgent.has(key)) this.pushUrgent(key);
+    const place = this.queued.get(key);
+    if (place) {
+      if (urgent && !place.urgent) {
+        this.otherLines.leftBehind();
+        this.enqueue({ key, namespace: place.namespace, urgent: true });
+      }
       return;
     }
-    this.queued.add(key);
     this.addedAt.set(key, this.now());
     const getter = this.getters.shift();
     if (getter) {
-      this.queued.delete(key);
       this.processing.add(key);
       getter(key);
       return;
     }
-    if (opts.urgent) this.pushUrgent(key);
-    else this.queue.push(key);
+    this.enqueue({ key, namespace: namespaceOf(key), urgent });
   }
 
-  private pushUrgent(key: string): void {
-    this.urgent.add(key);
-    this.urgentQueue.push(key);
+  private enqueue(place: Place): void {
+    this.queued.set(place.key, place);
+    (place.urgent ? this.urgentLines : this.otherLines).push(place);
   }
 
   /** The next waiting key, urgent ones first but one other after every URGENT_RUN of them. */
   private next(): string | undefined {
-    this.dropStale();
-    const otherWaits = this.queue.length > 0;
-    const takeUrgent = this.urgentQueue.length > 0 && (!otherWaits || this.urgentInARow < URGENT_RUN);
-    const key = takeUrgent ? this.urgentQueue.shift() : this.queue.shift();
-    if (key === undefined) return undefined;
+    const otherWaits = this.otherLines.size > 0;
+    const takeUrgent = this.urgentLines.size > 0 && (!otherWaits || this.urgentInARow < URGENT_RUN);
+    const place = (takeUrgent ? this.urgentLines : this.otherLines).take();
+    if (place === undefined) return undefined;
     this.urgentInARow = takeUrgent ? this.urgentInARow + 1 : 0;
-    this.urgent.delete(key);
-    this.queued.delete(key);
-    return key;
-  }
-
-  /** Drops the places of keys already handed out from the other list (a key promoted to urgent). */
-  private dropStale(): void {
-    while (this.urgentQueue.length > 0 && !this.queued.has(this.urgentQueue[0]!)) this.urgentQueue.shift();
-    while (this.queue.length > 0 && (!this.queued.has(this.queue[0]!) || this.urgent.has(this.queue[0]!)))
-      this.queue.shift();
+    this.queued.delete(place.key);
+    return place.key;
   }
 
   /** Adds the key after `delayMs`; an earlier pending delayed add of the same key wins. */
@@ -185,9 +295,8 @@ export class WorkQueue {
     this.shuttingDown = true;
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    this.queue.length = 0;
-    this.urgentQueue.length = 0;
-    this.urgent.clear();
+    this.urgentLines.clear();
+    this.otherLines.clear();
     this.queued.clear();
     for (const getter of this.getters.splice(0)) getter(undefined);
   }
