@@ -107,7 +107,9 @@ export type ConditionType = 'Synced' | 'Submitted' | 'Running' | 'Complete' | 'F
  * - INVALID_SPEC, JOB_NAME_CONFLICT, BATCH_REJECTED, TERMINATED: Failed without a Batch job (the spec cannot
  *   be translated; the ID belongs to another resource; Batch refused the create; terminated before submission);
  * - BATCH_JOB_LOST: the Batch job disappeared before it finished;
- * - BATCH_JOB_NOT_OWNED: the job the status named is another resource's, and this one has none to follow. */
+ * - BATCH_JOB_NOT_OWNED: the job the status named is another resource's, and this one has none to follow;
+ * - POLICY_VIOLATION, PROFILE_NOT_ALLOWED, NO_PROFILE: Failed without a Batch job, because of its BatchProfile
+ *   (a rule broken; the named profile does not select the namespace; none applies where one must). */
 export type SubState =
   | BatchJobState
   | 'PENDING_SUBMISSION'
@@ -117,7 +119,10 @@ export type SubState =
   | 'BATCH_REJECTED'
   | 'BATCH_JOB_LOST'
   | 'TERMINATED'
-  | 'BATCH_JOB_NOT_OWNED';
+  | 'BATCH_JOB_NOT_OWNED'
+  | 'POLICY_VIOLATION'
+  | 'PROFILE_NOT_ALLOWED'
+  | 'NO_PROFILE';
 
 export interface Drmaa2JobStatus {
   observedGeneration?: number;

@@ -1,9 +1,13 @@
 // `drmaa2-batch translate`: prints the Batch CreateJobRequest(s) each document becomes, without calling
 // any API. Warnings and errors go to stderr; valid documents are printed even when others are invalid, and
-// the exit code is 1 when any document was invalid.
+// the exit code is 1 when any document was invalid. With --profile FILE (a BatchProfile manifest) each
+// document is judged by that profile as the controller judges it: where and as whom it runs, or the rules it
+// breaks, each with its field.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { dump } from 'js-yaml';
+import { dump, load } from 'js-yaml';
+import { PROFILE_KIND, type BatchProfile } from '../api/batchProfile.js';
+import { checkProfile } from '../translate/policy.js';
 import type { CreateJobRequest } from '../api/batch.js';
 import { formatSpecError, translateSpec, type SpecError, type SubmitContext } from '../translate/index.js';
 import { readDocuments, type InputDocument } from './inputDocuments.js';
@@ -14,6 +18,7 @@ interface TranslateOptions {
   project?: string;
   location?: string;
   session?: string;
+  profile?: string;
 }
 
 interface Outcome {
@@ -37,6 +42,10 @@ export function registerTranslate(program: Command): void {
     .option('--project <project>', 'Google Cloud project (env DRMAA2_PROJECT)')
     .option('--location <location>', 'Batch location (env DRMAA2_LOCATION)')
     .option('--session <session>', 'DRMAA2 session label (env DRMAA2_SESSION)')
+    .option(
+      '--profile <file>',
+      'judge each document by this BatchProfile (YAML or JSON) as the controller does',
+    )
     .action((opts: TranslateOptions) => {
       process.exitCode = runTranslate(opts);
     });
@@ -49,7 +58,12 @@ function runTranslate(opts: TranslateOptions): number {
   }
   const text = readInput(opts.file);
   if (text === undefined) return 1;
-  const base = context(opts);
+  const profile = opts.profile ? readProfile(opts.profile) : undefined;
+  if (profile === null) return 2;
+  const base: SubmitContext = {
+    ...context(opts),
+    ...(profile ? { profile: { name: profile.metadata.name, spec: profile.spec } } : {}),
+  };
   const documents = readDocuments(text);
   const multi = documents.length > 1;
   const outcome: Outcome = { requests: [], failed: false };
@@ -65,6 +79,26 @@ function readInput(file: string): string | undefined {
     process.stderr.write(`error: cannot read ${file}: ${(err as Error).message}\n`);
     return undefined;
   }
+}
+
+/** The profile of `file`, or null (said on stderr) when it is no valid BatchProfile. */
+function readProfile(file: string): BatchProfile | null {
+  const text = readInput(file);
+  if (text === undefined) return null;
+  let doc: BatchProfile;
+  try {
+    doc = load(text) as BatchProfile;
+  } catch (err) {
+    process.stderr.write(`error: ${file}: not YAML or JSON: ${(err as Error).message}\n`);
+    return null;
+  }
+  if (doc?.kind !== PROFILE_KIND || !doc.metadata?.name || !doc.spec) {
+    process.stderr.write(`error: ${file}: expected a BatchProfile with metadata.name and spec\n`);
+    return null;
+  }
+  const errors = checkProfile(doc.spec, { name: doc.metadata.name, basePath: 'spec' });
+  for (const e of errors) process.stderr.write(`error: ${file}: ${formatSpecError(e)}\n`);
+  return errors.length > 0 ? null : doc;
 }
 
 function context(opts: TranslateOptions): SubmitContext {

@@ -12,6 +12,9 @@ const FAILED_EVENT: Record<string, string> = {
   JobNameConflict: 'JobNameConflict',
   BatchRejected: 'BatchRejected',
   BatchJobNotOwned: 'BatchJobNotOwned',
+  PolicyViolation: 'PolicyViolation',
+  ProfileNotAllowed: 'ProfileNotAllowed',
+  NoProfile: 'NoProfile',
 };
 
 /** Said when the controller refused to act on a Batch job that a resource's status or memory named but

@@ -14,7 +14,8 @@ import type { Clock } from '../ports/clock.js';
 import { isBatchError } from '../ports/errors.js';
 import type { EventSink } from '../ports/eventSink.js';
 import type { KubeStore } from '../ports/kubeStore.js';
-import { batchJobNames, translateSpec, type Submission } from '../translate/index.js';
+import { batchJobNames, formatSpecError, translateSpec, type Submission } from '../translate/index.js';
+import { checkProfile } from '../translate/policy.js';
 import { isTerminal, resynced, type Phase, type SyncProblem } from '../translate/status.js';
 import { EndedElements } from './endedElements.js';
 import { HOLD_IGNORED, batchJobNotOwnedEvent } from './events.js';
@@ -25,6 +26,7 @@ import type { JobCache } from './poller.js';
 import { afterFailure, StageOutError } from './problems.js';
 import { TerminalError, type Reconcile, type ReconcileResult } from './reconcileContract.js';
 import { layoutOf, recordedJobs } from './namedJobs.js';
+import { profileRef, type Profiles } from './profiles.js';
 import { ResourceWrites } from './resourceWrites.js';
 import { tasksOf, UnlistedTasks } from './taskListing.js';
 
@@ -52,6 +54,9 @@ export interface ReconcilerDeps {
   logger: Logger;
   metrics?: ReconcilerMetrics;
   jobCache?: JobCache;
+  /** BatchProfiles (multi-tenant); without them every job runs with the config's project, location and
+   * session. */
+  profiles?: Profiles;
   /** Random source for the requeue jitter (tests pass a constant). */
   random?: () => number;
 }
@@ -227,12 +232,13 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
 
     // 4) What only the controller can check: no Batch call, no retry until the spec changes.
     const { namespace, name, uid } = resource.metadata;
-    const result = translateSpec(resource.spec, {
+    const ctx = {
       project: config.project,
       location: config.location,
       session: config.session,
       owner: { namespace, name, uid },
-    });
+    };
+    let result = translateSpec(resource.spec, ctx);
     if (!result.ok) {
       log.warn({ fields: result.errors.map((e) => e.path) }, 'Drmaa2Job spec invalid');
       await writes.apply(resource, { kind: 'invalid', errors: result.errors }, log);
@@ -255,19 +261,58 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       return { requeueAfterMs: wait };
     }
 
-    // 6) and 7) Buckets, then the Batch job(s); status.batchJob is written right after.
-    await ensureBuckets(result.submission);
-    const phase = await submit(resource, result.submission, log);
+    // 5b) The profile, judged as it is now that the job is submitted: where and as whom, and its rules.
+    const resolution = deps.profiles?.resolve(resource) ?? { kind: 'none' };
+    if (resolution.kind === 'waiting' || resolution.kind === 'refused') {
+      log.info({ reason: resolution.reason }, 'No BatchProfile to submit under');
+      const kind = resolution.kind === 'waiting' ? 'profileWaiting' : 'profileRefused';
+      await writes.apply(
+        resource,
+        { kind, reason: resolution.reason, message: resolution.message } as Phase,
+        log,
+      );
+      return {};
+    }
+    const profile = resolution.kind === 'profile' ? resolution.profile : undefined;
+    // A broken profile is the platform team's to mend, not the tenant's fault: its jobs wait for it.
+    const broken = profile ? checkProfile(profile.spec, { name: profile.metadata.name }) : [];
+    if (profile && broken.length > 0) {
+      const message = `BatchProfile ${profile.metadata.name} is invalid (${broken.map(formatSpecError).join('; ')}); the job is submitted once it is fixed.`;
+      await writes.apply(resource, { kind: 'profileWaiting', reason: 'ProfileInvalid', message }, log);
+      return {};
+    }
+    if (profile) {
+      result = translateSpec(resource.spec, {
+        ...ctx,
+        profile: { name: profile.metadata.name, spec: profile.spec },
+      });
+      if (!result.ok) {
+        const policy = result.reason === 'PolicyViolation';
+        log.warn(
+          { fields: result.errors.map((e) => e.path), profile: profile.metadata.name },
+          'Drmaa2Job refused',
+        );
+        await writes.apply(resource, { kind: policy ? 'policy' : 'invalid', errors: result.errors }, log);
+        return {};
+      }
+    }
+
+    // 6) and 7) Buckets, then the Batch job(s); status.batchJob (and the profile) is written right after.
+    await ensureBuckets(result.submission, profile?.spec.project ?? config.project);
+    const submitted = await submit(resource, result.submission, log);
+    const phase: Phase =
+      submitted.kind === 'submitted' && profile ? { ...submitted, profile: profileRef(profile) } : submitted;
     const updated = await writes.apply(resource, phase, log, pollProblem(phase));
     if (isTerminal(updated.status?.state)) return phase.kind === 'submitted' ? expire(updated, log) : {};
     return pollAgain();
   }
 
   // 6) Stage-out buckets exist before the job that writes into them.
-  async function ensureBuckets(submission: Submission): Promise<void> {
+  // A profile's buckets are created in its project; those it lets jobs write but not create must exist.
+  async function ensureBuckets(submission: Submission, project: string): Promise<void> {
     for (const bucket of submission.buckets) {
       try {
-        await deps.buckets.ensureBucket(bucket, config.project);
+        await deps.buckets.ensureBucket(bucket, project);
       } catch (err) {
         throw new StageOutError(bucket, err);
       }
@@ -405,7 +450,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
    * the pass itself read the job with GetJob, so its state is current. */
   function pollProblem(phase: Phase): SyncProblem | undefined {
     if (phase.kind !== 'submitted' || !phase.jobs.some(isActiveJob)) return undefined;
-    return deps.jobCache?.problem?.();
+    return deps.jobCache?.problem?.(phase.jobs[0]!.name);
   }
 
   // 11) Look again after the poll interval, with jitter so that resyncs spread out.
@@ -426,8 +471,18 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
    * before IDs carried the namespace. */
   function derivedNames(resource: Drmaa2Job, legacy: boolean): string[] {
     const { namespace, name, uid } = resource.metadata;
-    const ctx = { project: config.project, location: config.location, owner: { namespace, name, uid } };
-    return batchJobNames(resource.spec, ctx, legacy);
+    const { project, location } = placeOf(resource);
+    return batchJobNames(resource.spec, { project, location, owner: { namespace, name, uid } }, legacy);
+  }
+
+  /** Where the resource's Batch jobs live: under the profile its status records, else the profile it
+   * resolves to now (a crash between create and status write leaves no record), else the config's. */
+  function placeOf(resource: Drmaa2Job): { project: string; location: string } {
+    const recorded = resource.status?.profile;
+    if (recorded) return recorded;
+    const resolution = deps.profiles?.resolve(resource);
+    if (resolution?.kind === 'profile') return resolution.profile.spec;
+    return config;
   }
 
   /** The guarded Batch calls for this resource (see ownedJobs.ts): the only way a pass reaches a job. */

@@ -28,6 +28,16 @@ export const REASONS = {
     Terminated: 'spec.terminate was set before the job was submitted; nothing was submitted.',
     BatchJobNotOwned:
       'The Batch job the status named belongs to another resource; it was not read, cancelled or deleted.',
+    PolicyViolation:
+      'The spec breaks a rule of its BatchProfile (the message names the field and the rule); nothing was submitted.',
+    ProfileNotAllowed:
+      "The BatchProfile spec.profile names does not select the job's namespace; nothing was submitted.",
+    NoProfile: 'No BatchProfile applies and the controller submits only under one (--require-profile).',
+    ProfileNotFound:
+      'The BatchProfile spec.profile names does not exist yet: the job is submitted once it does.',
+    ProfileAmbiguous: "Several BatchProfiles are defaults for the job's namespace: name one in spec.profile.",
+    ProfileInvalid:
+      'Its BatchProfile is invalid (the message says why): the job is submitted once it is fixed.',
   },
   Running: {
     TasksRunning: 'The Batch job is running.',
@@ -47,6 +57,10 @@ export const REASONS = {
     BatchJobLost: 'The Batch job disappeared before it finished.',
     BatchJobNotOwned:
       'The Batch job the status named belongs to another resource; it was not read, cancelled or deleted.',
+    PolicyViolation: 'The spec breaks a rule of its BatchProfile; changing the spec retries.',
+    ProfileNotAllowed:
+      "The named BatchProfile does not select the job's namespace; changing the spec retries.",
+    NoProfile: 'No BatchProfile applies (--require-profile); changing the spec retries.',
     NoFailure: 'The job has not failed.',
   },
   Finished: {
@@ -92,6 +106,34 @@ export function metaTime(now: Date): string {
   return now.toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
+/** A metav1.Condition of any type (a BatchProfile's Ready, say). */
+export interface AnyCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+/** The condition `update` makes of `previous`: lastTransitionTime is kept while the status stays the same. */
+export function nextCondition<C extends AnyCondition>(
+  previous: C | undefined,
+  update: Pick<C, 'type' | 'status' | 'reason' | 'message'>,
+  generation: number | undefined,
+  now: Date,
+): C {
+  return {
+    type: update.type,
+    status: update.status,
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    lastTransitionTime:
+      previous && previous.status === update.status ? previous.lastTransitionTime : metaTime(now),
+    reason: update.reason,
+    message: update.message.slice(0, MAX_MESSAGE),
+  } as C;
+}
+
 /** The conditions with `update` applied. lastTransitionTime is kept while the status stays the same. */
 export function setCondition(
   conditions: readonly Condition[],
@@ -100,15 +142,7 @@ export function setCondition(
   now: Date,
 ): Condition[] {
   const previous = conditions.find((c) => c.type === update.type);
-  const next: Condition = {
-    type: update.type,
-    status: update.status,
-    ...(generation !== undefined ? { observedGeneration: generation } : {}),
-    lastTransitionTime:
-      previous && previous.status === update.status ? previous.lastTransitionTime : metaTime(now),
-    reason: update.reason,
-    message: update.message.slice(0, MAX_MESSAGE),
-  };
+  const next = nextCondition<Condition>(previous, update, generation, now);
   const others = conditions.filter((c) => c.type !== update.type);
   return [...others, next].sort((a, b) => rank(a.type) - rank(b.type));
 }

@@ -6,6 +6,15 @@ import type { Drmaa2JobSpec } from '../api/drmaa2job.js';
 import { batchJobId as idOf, legacyBatchJobId, type Owner } from './jobId.js';
 import { arrayLength, checkLimits, checkRequestSize, isPerElement, templateText } from './limits.js';
 import { buildRequest, elementRequest, type BuiltRequest, type RequestContext } from './request.js';
+import {
+  applyPlan,
+  checkPolicy,
+  checkProfile,
+  planOf,
+  profileTarget,
+  splitBuckets,
+  type Profile,
+} from './policy.js';
 import { checkShape } from './shape.js';
 import type { SpecError, Warning } from './specError.js';
 
@@ -18,21 +27,40 @@ export { jobStateOf, taskCountsOf, formatIndexRanges, arrayResults } from './sta
 export { jobInfoOf, templateOf } from './jobInfo.js';
 export { isOwnedBy } from './labels.js';
 export { arrayLength, isPerElement } from './limits.js';
+export { checkProfile, matchesPattern, profileTarget, securityLevelOf, type Profile } from './policy.js';
+export { SECURITY_RULES, securityLevelTable } from './securityLevels.js';
 
 export interface SubmitContext extends RequestContext {
   owner?: Owner;
   /** Prefix of error paths; default 'spec'. */
   basePath?: string;
+  /** The BatchProfile to submit under: its project, location and session replace the context's, its
+   * rules judge the template, and what it adds goes into every request. */
+  profile?: Profile;
 }
 
 export interface Submission {
   requests: CreateJobRequest[];
+  /** Stage-out buckets (and those of a gs:// outputPath) to create when missing, before the job. */
   buckets: string[];
+  /** Buckets the job writes to that must exist already: the profile lets none of its rules create them.
+   * Absent when empty (always, without a profile). */
+  mustExist?: string[];
   warnings: Warning[];
   array?: { begin: number; end: number; step: number; indexes: number[]; mode: 'native' | 'perElement' };
 }
 
-export type TranslateResult = { ok: true; submission: Submission } | { ok: false; errors: SpecError[] };
+/** InvalidSpec: the spec itself is wrong (shape, limits, values), whatever the profile. PolicyViolation: a
+ * valid spec that the profile's rules refuse, or a profile that is itself invalid (its errors' paths begin
+ * with `profile.`). */
+export type TranslateFailureReason = 'InvalidSpec' | 'PolicyViolation';
+
+export type TranslateResult =
+  { ok: true; submission: Submission } | { ok: false; reason: TranslateFailureReason; errors: SpecError[] };
+
+function invalid(errors: SpecError[]): TranslateResult {
+  return { ok: false, reason: 'InvalidSpec', errors };
+}
 
 export function batchJobId(template: JobTemplate, ctx: SubmitContext, elementIndex?: number): string {
   return idOf(template, ctx, elementIndex);
@@ -45,13 +73,21 @@ function indexesOf(array: NonNullable<Drmaa2JobSpec['array']>): number[] {
   return out;
 }
 
-export function translateSpec(spec: Drmaa2JobSpec, ctx: SubmitContext): TranslateResult {
-  const base = ctx.basePath ?? 'spec';
+export function translateSpec(spec: Drmaa2JobSpec, submitContext: SubmitContext): TranslateResult {
+  const base = submitContext.basePath ?? 'spec';
   try {
     const shapeErrors = checkShape(spec, base);
-    if (shapeErrors.length > 0) return { ok: false, errors: shapeErrors };
+    if (shapeErrors.length > 0) return invalid(shapeErrors);
     const limitErrors = checkLimits(spec, base);
-    if (limitErrors.length > 0) return { ok: false, errors: limitErrors };
+    if (limitErrors.length > 0) return invalid(limitErrors);
+    const profile = submitContext.profile;
+    const profileErrors = profile
+      ? checkProfile(profile.spec, { basePath: 'profile', name: profile.name })
+      : [];
+    // An invalid profile is reported after the spec's own errors; the spec is still judged as a spec, under
+    // the context's placement, so that its errors do not depend on the profile's.
+    const ctx: SubmitContext =
+      profile && profileErrors.length === 0 ? { ...submitContext, ...profileTarget(profile) } : submitContext;
     const errors: SpecError[] = [];
     const warnings: Warning[] = [];
     const template = spec.jobTemplate;
@@ -91,18 +127,36 @@ export function translateSpec(spec: Drmaa2JobSpec, ctx: SubmitContext): Translat
       const only = buildRequest(template, ctx, path, {}, errors, warnings);
       if (only) built = [only];
     }
-    if (errors.length > 0) return { ok: false, errors };
+    if (errors.length > 0) return invalid(errors);
+    const first = built[0]!;
+    const usable = profile && profileErrors.length === 0 ? profile : undefined;
+    const plan = usable ? planOf(spec, first, usable) : undefined;
+    const requests = built.map((b) => (plan ? applyPlan(b.request, plan) : b.request));
     const parts = [
       ...templateText(template).map((t) => ({ path: `${path}.${t.field}`, size: t.size * 2 })),
       ...(array?.mode === 'native' ? [{ path: `${base}.array`, size: array.indexes.length * 30 }] : []),
     ];
-    checkRequestSize(built[0]!.request.job, parts, errors);
-    if (errors.length > 0) return { ok: false, errors };
-    const requests = built.map((b) => b.request);
-    const buckets = [...new Set(built.flatMap((b) => b.buckets))];
-    return { ok: true, submission: { requests, buckets, warnings, ...(array ? { array } : {}) } };
+    checkRequestSize(requests[0]!.job, parts, errors);
+    if (errors.length > 0) return invalid(errors);
+    if (profileErrors.length > 0) return { ok: false, reason: 'PolicyViolation', errors: profileErrors };
+    const violations = usable ? checkPolicy(spec, first, usable, base) : [];
+    if (violations.length > 0) return { ok: false, reason: 'PolicyViolation', errors: violations };
+    const written = [...new Set(built.flatMap((b) => b.buckets))];
+    const { create: buckets, mustExist } = usable
+      ? splitBuckets(written, usable)
+      : { create: written, mustExist: [] };
+    return {
+      ok: true,
+      submission: {
+        requests,
+        buckets,
+        ...(mustExist.length > 0 ? { mustExist } : {}),
+        warnings,
+        ...(array ? { array } : {}),
+      },
+    };
   } catch (err) {
-    return { ok: false, errors: [{ path: base, message: `cannot translate: ${(err as Error).message}` }] };
+    return invalid([{ path: base, message: `cannot translate: ${(err as Error).message}` }]);
   }
 }
 

@@ -5,13 +5,13 @@ import { parentOf, type CreateJobRequest, type Environment, type TaskGroup } fro
 import { CATEGORY_SCRIPT, CATEGORY_SCRIPT_PATH, type JobTemplate } from '../api/drmaa2.js';
 import { instanceOf, preemptionRetries } from './allocation.js';
 import { computeOf } from './compute.js';
-import { parseExtensions } from './extensions.js';
+import { parseExtensions, type Extensions } from './extensions.js';
 import { JOB_ID_RULE, batchJobId, requestIdFor, type Owner } from './jobId.js';
 import { jobLabels } from './labels.js';
 import { BATCH_MAX_HOSTS_FILE_VMS, BATCH_MAX_PARALLEL_TASKS, MAX_TEMPLATE_COPY } from './limits.js';
 import { runnables } from './runnables.js';
 import type { SpecError, Warning } from './specError.js';
-import { staging } from './staging.js';
+import { staging, type StagingUse } from './staging.js';
 
 export interface RequestContext {
   project: string;
@@ -33,6 +33,17 @@ export interface ArrayPart {
 export interface BuiltRequest {
   request: CreateJobRequest;
   buckets: string[];
+  /** What the template asks of the VM beyond its request's fields, for a BatchProfile's rules. */
+  facts: RequestFacts;
+}
+
+export interface RequestFacts {
+  ext: Extensions;
+  /** The main runnable is a container (not $script$ / $scriptpath$). */
+  container: boolean;
+  /** The tasks get host namespaces, --privileged and the VM's ssh keys (see runnables.ts). */
+  multiNode: boolean;
+  staging: StagingUse[];
 }
 
 const UNSUPPORTED: [keyof JobTemplate, string][] = [
@@ -260,7 +271,11 @@ export function buildRequest(
         : { destination: 'CLOUD_LOGGING' },
     },
   };
-  return { request, buckets: stage.buckets };
+  return {
+    request,
+    buckets: stage.buckets,
+    facts: { ext, container: isContainer, multiNode, staging: stage.uses },
+  };
 }
 
 /** Another element of a per-element array, from the request built for its first element: a new ID, request
@@ -278,6 +293,7 @@ export function elementRequest(
   const environment = taskSpec.environment!;
   return {
     buckets: first.buckets,
+    facts: first.facts,
     request: {
       ...first.request,
       jobId,

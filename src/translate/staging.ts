@@ -13,6 +13,22 @@ export interface Staging {
   buckets: string[];
   /** Where Batch writes the task logs on the VM (logsPolicy PATH); unset: Cloud Logging. */
   logsPath?: string;
+  /** What each entry reaches, one per valid entry, for a BatchProfile's rules (src/translate/policy.ts). */
+  uses: StagingUse[];
+}
+
+/** A BatchProfile allows buckets, NFS servers and host access per entry, so each entry says what it reaches
+ * beyond the container, with its own error path. */
+export interface StagingUse {
+  /** The entry's path in the resource, e.g. `spec.jobTemplate.stageOutFiles["/out"]`. */
+  at: string;
+  source: 'gcs' | 'nfs' | 'localhost' | 'log';
+  bucket?: string;
+  server?: string;
+  /** The job writes there: a stage-out bucket, the bucket of a gs:// outputPath, a local log file. */
+  writes: boolean;
+  /** Where on the VM itself (outside any container) the entry mounts something or writes the log. */
+  vmPath?: string;
 }
 
 const BUCKET_PATH = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/.*)?$/;
@@ -23,7 +39,7 @@ function bucketMount(bucket: string): string {
 }
 
 class Mounts {
-  readonly out: Staging = { volumes: [], containerVolumes: [], buckets: [] };
+  readonly out: Staging = { volumes: [], containerVolumes: [], buckets: [], uses: [] };
   private readonly byTarget = new Map<string, string>();
 
   constructor(
@@ -47,12 +63,14 @@ class Mounts {
     return false;
   }
 
-  gcs(source: string, target: string, at: string): void {
+  gcs(source: string, target: string, at: string, writes: boolean): void {
     const remotePath = source.slice('gs://'.length).replace(/\/+$/, '');
     if (!BUCKET_PATH.test(remotePath)) {
       this.errors.push({ path: at, message: `invalid Cloud Storage URI ${JSON.stringify(source)}` });
       return;
     }
+    // Recorded before the claim: a bucket staged in and out at one path is mounted once, yet written to.
+    this.out.uses.push({ at, source: 'gcs', bucket: remotePath.split('/')[0]!, writes, vmPath: target });
     if (!this.claim(target, `gs://${remotePath}`, at)) return;
     this.out.volumes.push({ gcs: { remotePath }, mountPath: target });
     if (this.container) this.out.containerVolumes.push(`${target}:${target}`);
@@ -71,6 +89,7 @@ class Mounts {
     const dir = remote.slice(0, remote.lastIndexOf('/') + 1);
     const file = remote.slice(dir.length);
     const hostPath = `/mnt${dir}`.replace(/\/+$/, '');
+    this.out.uses.push({ at, source: 'nfs', server, writes: false, vmPath: hostPath });
     if (!this.claim(target, source, at)) return;
     if (!this.out.volumes.some((v) => v.nfs?.server === server && v.nfs.remotePath === dir))
       this.out.volumes.push({ nfs: { server, remotePath: dir }, mountPath: hostPath });
@@ -86,6 +105,7 @@ class Mounts {
       });
       return;
     }
+    this.out.uses.push({ at, source: 'nfs', server, writes: false, vmPath: target });
     if (!this.claim(target, source, at)) return;
     this.out.volumes.push({ nfs: { server, remotePath: remote }, mountPath: target });
   }
@@ -111,9 +131,12 @@ class Mounts {
     if (holder) {
       this.bucket(bucket);
       const inside = remote.slice(holder.gcs!.remotePath!.length + 1);
-      return `${holder.mountPath!.replace(/\/+$/, '')}/${inside}`;
+      const logsPath = `${holder.mountPath!.replace(/\/+$/, '')}/${inside}`;
+      this.out.uses.push({ at, source: 'gcs', bucket, writes: true, vmPath: logsPath });
+      return logsPath;
     }
     const mountPath = bucketMount(bucket);
+    this.out.uses.push({ at, source: 'gcs', bucket, writes: true, vmPath: mountPath });
     if (!this.claim(mountPath, `gs://${bucket}`, at)) return undefined;
     this.out.volumes.push({ gcs: { remotePath: bucket }, mountPath });
     this.bucket(bucket);
@@ -122,6 +145,7 @@ class Mounts {
 
   /** A local logs path is kept only when it lies under a volume the job mounts on the VM. */
   localLog(logsPath: string, at: string, warnings: Warning[]): string {
+    this.out.uses.push({ at, source: 'log', writes: true, vmPath: logsPath });
     const mounted = this.out.volumes.some((v) => {
       const root = v.mountPath?.replace(/\/+$/, '');
       return root !== undefined && root !== '' && (logsPath === root || logsPath.startsWith(`${root}/`));
@@ -151,6 +175,7 @@ class Mounts {
       });
       return;
     }
+    this.out.uses.push({ at, source: 'localhost', writes: false });
     if (this.claim(target, source, at)) this.out.containerVolumes.push(`${hostPath}:${target}`);
   }
 }
@@ -161,7 +186,7 @@ function sorted(map: Record<string, string> | undefined): [string, string][] {
 
 function stageIn(mounts: Mounts, target: string, source: unknown, at: string, errors: SpecError[]): void {
   if (typeof source !== 'string') errors.push({ path: at, message: 'expected a string' });
-  else if (source.startsWith('gs://')) mounts.gcs(source, target, at);
+  else if (source.startsWith('gs://')) mounts.gcs(source, target, at, false);
   else if (source.startsWith('nfs:')) mounts.nfs(source, target, at);
   else if (source.startsWith('localhost:')) mounts.localhost(source, target, at);
   else
@@ -191,7 +216,7 @@ export function staging(
       continue;
     }
     const before = errors.length;
-    mounts.gcs(destination, target, at);
+    mounts.gcs(destination, target, at, true);
     if (errors.length === before) mounts.bucket(destination.slice('gs://'.length).split('/')[0]!);
   }
   const output = template.outputPath;

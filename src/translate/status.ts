@@ -5,6 +5,7 @@ import type { Job, Task } from '../api/batch.js';
 import type { JobInfo, JobState } from '../api/drmaa2.js';
 import type {
   ArrayStatus,
+  ProfileRef,
   BatchJobRef,
   Condition,
   Drmaa2Job,
@@ -41,6 +42,16 @@ export type Phase =
   | { kind: 'held' }
   | { kind: 'waiting'; until: string }
   | { kind: 'invalid'; errors: SpecError[] }
+  /** The spec breaks a rule of its BatchProfile (the errors name the field and the rule). */
+  | { kind: 'policy'; errors: SpecError[] }
+  /** No profile may be used: the named one does not select the namespace, or none applies where one must. */
+  | { kind: 'profileRefused'; reason: 'ProfileNotAllowed' | 'NoProfile'; message: string }
+  /** Not submitted until the profiles change: the named one does not exist yet, or two defaults compete. */
+  | {
+      kind: 'profileWaiting';
+      reason: 'ProfileNotFound' | 'ProfileAmbiguous' | 'ProfileInvalid';
+      message: string;
+    }
   | { kind: 'conflict'; message: string }
   | { kind: 'rejected'; message: string }
   /** spec.terminate was set before anything was submitted. */
@@ -56,6 +67,8 @@ export type Phase =
       /** Tasks of each job, where the controller listed them (finished jobs, arrays whose counts moved). */
       tasks?: (Task[] | undefined)[];
       array?: ArrayLayout;
+      /** The profile the job(s) were submitted under, recorded once at submission. */
+      profile?: ProfileRef;
     };
 
 export type SubmittedPhase = Extract<Phase, { kind: 'submitted' }>;
@@ -118,7 +131,15 @@ function notSubmitted(
 /** Failed before any Batch job existed: Submitted=False and Failed=True share the reason. */
 function failedUnsubmitted(
   subState: SubState,
-  reason: 'InvalidSpec' | 'JobNameConflict' | 'BatchRejected' | 'Terminated' | 'BatchJobNotOwned',
+  reason:
+    | 'InvalidSpec'
+    | 'JobNameConflict'
+    | 'BatchRejected'
+    | 'Terminated'
+    | 'BatchJobNotOwned'
+    | 'PolicyViolation'
+    | 'ProfileNotAllowed'
+    | 'NoProfile',
   message: string,
 ): Outcome {
   return {
@@ -315,6 +336,7 @@ function submittedOutcome(observation: Observation, phase: SubmittedPhase): Outc
       jobInfo: info,
       ...(array ? { array } : {}),
       ...(preemptions > 0 ? { preemptions } : {}),
+      ...(phase.profile && !previous.profile ? { profile: phase.profile } : {}),
     },
   };
 }
@@ -340,6 +362,20 @@ function outcomeOf(observation: Observation): Outcome {
       );
     case 'invalid':
       return failedUnsubmitted('INVALID_SPEC', 'InvalidSpec', phase.errors.map(formatSpecError).join('; '));
+    case 'policy':
+      return failedUnsubmitted(
+        'POLICY_VIOLATION',
+        'PolicyViolation',
+        phase.errors.map(formatSpecError).join('; '),
+      );
+    case 'profileRefused':
+      return failedUnsubmitted(
+        phase.reason === 'NoProfile' ? 'NO_PROFILE' : 'PROFILE_NOT_ALLOWED',
+        phase.reason,
+        phase.message,
+      );
+    case 'profileWaiting':
+      return notSubmitted('Queued', 'PENDING_SUBMISSION', phase.reason, phase.message);
     case 'conflict':
       return failedUnsubmitted('JOB_NAME_CONFLICT', 'JobNameConflict', phase.message);
     case 'rejected':
@@ -412,6 +448,7 @@ function carried(previous: Drmaa2JobStatus): Partial<Drmaa2JobStatus> {
     ...(previous.jobInfo ? { jobInfo: previous.jobInfo } : {}),
     ...(previous.array ? { array: previous.array } : {}),
     ...(previous.preemptions ? { preemptions: previous.preemptions } : {}),
+    ...(previous.profile ? { profile: previous.profile } : {}),
   };
 }
 

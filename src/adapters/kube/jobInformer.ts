@@ -1,7 +1,5 @@
-// The Drmaa2Job informer, supervised. client-node's informer lists, caches and watches, but stops for good on
-// any watch error other than 410 Gone or an idle timeout (a non-200 answer, a reset stream, a failed list),
-// and a restart does not replay the objects it already has: this restarts it after a jittered back-off and
-// then re-enqueues every cached key, and re-enqueues everything periodically (full resync).
+// The Drmaa2Job informer, supervised (supervise.ts restarts a watch that failed; every cached key is then
+// re-enqueued, since a restart replays nothing), and re-enqueueing everything periodically (full resync).
 import {
   makeInformer,
   type CustomObjectsApi,
@@ -13,8 +11,8 @@ import {
 import type { Logger } from 'pino';
 import { GROUP, PLURAL, VERSION, keyOf, type Drmaa2Job } from '../../api/drmaa2job.js';
 import type { JobWatch } from '../../ports/jobWatch.js';
-import { backoffDelay } from '../../translate/backoff.js';
 import { elidedTemplate } from '../../translate/limits.js';
+import { supervise, type Supervision } from './supervise.js';
 
 export interface JobInformerOptions {
   kubeConfig: KubeConfig;
@@ -54,9 +52,6 @@ export function slim(obj: Drmaa2JobObject): void {
   }
 }
 
-/** A failed watch is restarted after 1 s, 2 s, ... up to 30 s, each ±20%. */
-const RESTART_BACKOFF = { initialMs: 1000, maxMs: 30_000, spread: [0.8, 1.2] } as const;
-
 /** Objects per page of the informer's list: the whole list of a cluster's Drmaa2Jobs, each up to the
  * schema's size, would not fit the controller's heap in one response. */
 const LIST_PAGE = 100;
@@ -70,14 +65,10 @@ export class JobInformer implements JobWatch {
   private readonly informer: Informer<Drmaa2JobObject> & ObjectCache<Drmaa2JobObject>;
   private readonly handlers: ((key: string) => void)[] = [];
   private synced = false;
-  private stopped = true;
-  private restarts = 0;
-  private restartTimer: ReturnType<typeof setTimeout> | undefined;
   private resyncTimer: ReturnType<typeof setInterval> | undefined;
-  private readonly random: () => number;
+  private supervision: Supervision | undefined;
 
   constructor(private readonly opts: JobInformerOptions) {
-    this.random = opts.random ?? Math.random;
     const { api, namespace, labelSelector } = opts;
     const selector = labelSelector ? { labelSelector } : {};
     const path = namespace
@@ -122,7 +113,6 @@ export class JobInformer implements JobWatch {
     this.informer.on('add', emit);
     this.informer.on('update', emit);
     this.informer.on('delete', emit);
-    this.informer.on('error', (err: unknown) => this.onError(err));
   }
 
   onKey(handler: (key: string) => void): void {
@@ -134,7 +124,12 @@ export class JobInformer implements JobWatch {
   }
 
   async start(): Promise<void> {
-    this.stopped = false;
+    this.supervision ??= supervise(this.informer, {
+      logger: this.opts.logger,
+      what: 'drmaa2jobs',
+      onRestarted: () => this.resync(),
+      ...(this.opts.random ? { random: this.opts.random } : {}),
+    });
     await this.informer.start();
     this.synced = true;
     this.resyncTimer ??= setInterval(() => this.resync(), this.opts.resyncPeriodMs ?? 600_000);
@@ -145,30 +140,9 @@ export class JobInformer implements JobWatch {
     for (const key of this.keys()) this.enqueue(key);
   }
 
-  private onError(err: unknown): void {
-    if (this.stopped) return;
-    const delay = backoffDelay(this.restarts, RESTART_BACKOFF, this.random);
-    this.restarts++;
-    this.opts.logger.warn(
-      { err: (err as Error)?.message ?? String(err), retryInMs: Math.round(delay) },
-      'watch failed; restarting',
-    );
-    clearTimeout(this.restartTimer);
-    this.restartTimer = setTimeout(() => {
-      if (this.stopped) return;
-      this.informer.start().then(
-        () => {
-          this.restarts = 0;
-          this.resync();
-        },
-        (e: unknown) => this.onError(e),
-      );
-    }, delay);
-  }
-
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.restartTimer);
+    this.supervision?.stop();
+    this.supervision = undefined;
     clearInterval(this.resyncTimer);
     this.resyncTimer = undefined;
     void this.informer.stop();

@@ -354,6 +354,12 @@ describe('conditions', () => {
       { kind: 'rejected', message: 'r' },
       { kind: 'terminated' },
       { kind: 'lost' },
+      { kind: 'policy', errors: [{ path: 'spec.jobTemplate.candidateMachines[0]', message: 'not allowed' }] },
+      { kind: 'profileRefused', reason: 'ProfileNotAllowed', message: 'm' },
+      { kind: 'profileRefused', reason: 'NoProfile', message: 'm' },
+      { kind: 'profileWaiting', reason: 'ProfileNotFound', message: 'm' },
+      { kind: 'profileWaiting', reason: 'ProfileAmbiguous', message: 'm' },
+      { kind: 'profileWaiting', reason: 'ProfileInvalid', message: 'm' },
       ...(['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const).map((s) =>
         submitted([batchJob(s)]),
       ),

@@ -1,0 +1,253 @@
+// The reconciler under BatchProfiles, with in-memory ports: where and as whom a job is submitted, what is
+// refused without any Batch call, what waits for the profiles to change, and what a submitted job keeps.
+import { beforeEach, describe, it } from 'vitest';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import type { BatchProfile, BatchProfileSpec } from '../../../src/api/batchProfile.js';
+import type { Drmaa2Job } from '../../../src/api/drmaa2job.js';
+import { profilesFrom } from '../../../src/controller/profiles.js';
+import { createReconciler } from '../../../src/controller/reconcile.js';
+import type { Reconcile } from '../../../src/controller/reconcileContract.js';
+import type { Buckets } from '../../../src/ports/buckets.js';
+import type { ProfileSource } from '../../../src/ports/profileSource.js';
+import { FakeBatchJobs } from '../../support/fakes/fakeBatchJobs.js';
+import { FakeClock } from '../../support/fakes/fakeClock.js';
+import { FakeKubeStore, RecordingEvents } from '../../support/fakes/fakeKube.js';
+
+const KEY = 'team-a/hello';
+const CONFIG = {
+  project: 'flags-project',
+  location: 'flags-location',
+  session: 'flags',
+  pollIntervalMs: 10_000,
+};
+
+function profile(name: string, spec: Partial<BatchProfileSpec> = {}, generation = 1): BatchProfile {
+  return {
+    apiVersion: 'drmaa2.io/v1alpha1',
+    kind: 'BatchProfile',
+    metadata: { name, generation },
+    spec: {
+      project: `${name}-project`,
+      location: 'europe-west4',
+      namespaceSelector: { matchLabels: { tenant: name } },
+      default: true,
+      serviceAccount: { email: `vms@${name}-project.iam.gserviceaccount.com` },
+      network: { network: 'projects/x/global/networks/private', noExternalIpAddress: true },
+      labels: { team: name },
+      ...spec,
+    },
+  };
+}
+
+function resource(spec: Partial<Drmaa2Job['spec']> = {}, template: Record<string, unknown> = {}): Drmaa2Job {
+  return {
+    apiVersion: 'drmaa2.io/v1alpha1',
+    kind: 'Drmaa2Job',
+    metadata: {
+      name: 'hello',
+      namespace: 'team-a',
+      uid: '7b1c2d3e-0000-4000-8000-000000000001',
+      generation: 1,
+    },
+    spec: {
+      jobTemplate: {
+        remoteCommand: 'busybox',
+        args: ['echo', 'hi'],
+        jobCategory: 'busybox',
+        candidateMachines: ['e2-standard-2'],
+        ...template,
+      },
+      ...spec,
+    },
+  };
+}
+
+class MemoryProfiles implements ProfileSource {
+  list: BatchProfile[] = [];
+  labels: Record<string, Record<string, string>> = {
+    'team-a': { tenant: 'team-a' },
+    other: { tenant: 'other' },
+  };
+  async start() {}
+  stop() {}
+  hasSynced() {
+    return true;
+  }
+  profiles() {
+    return this.list;
+  }
+  namespaceLabels(ns: string) {
+    return this.labels[ns];
+  }
+  onChange() {}
+  async patchStatus() {}
+}
+
+const buckets: Buckets = { ensureBucket: async () => 'exists' };
+let store: FakeKubeStore;
+let batch: FakeBatchJobs;
+let source: MemoryProfiles;
+let reconcile: Reconcile;
+let requireProfile: boolean;
+
+function build(): Reconcile {
+  const clock = new FakeClock({ start: '2025-01-01T00:00:10Z' });
+  return createReconciler({
+    store,
+    batch,
+    buckets,
+    events: new RecordingEvents(),
+    clock,
+    config: { ...CONFIG, requeueJitter: 0 },
+    logger: pino({ level: 'silent' }),
+    profiles: profilesFrom(source, { requireProfile }),
+  });
+}
+
+beforeEach(() => {
+  store = new FakeKubeStore();
+  batch = new FakeBatchJobs();
+  source = new MemoryProfiles();
+  requireProfile = false;
+  reconcile = build();
+});
+
+const status = () => store.current(KEY)?.status;
+const reason = (type: string) => status()?.conditions?.find((c) => c.type === type)?.reason;
+const creates = () => batch.callsOf('createJob').length;
+
+describe('submission under a profile', () => {
+  it("the namespace's default profile: its project, location, session, VM identity, network and labels", async () => {
+    source.list = [profile('team-a')];
+    store.put(resource());
+    await reconcile(KEY);
+    const [name] = batch.names();
+    assert.ok(name?.startsWith('projects/team-a-project/locations/europe-west4/jobs/hello-'), name);
+    const job = batch.job(name!)!;
+    assert.equal(job.labels?.drmaa2session, 'team-a');
+    assert.equal(job.labels?.team, 'team-a');
+    assert.equal(job.allocationPolicy?.serviceAccount?.email, 'vms@team-a-project.iam.gserviceaccount.com');
+    assert.equal(job.allocationPolicy?.network?.networkInterfaces?.[0]?.noExternalIpAddress, true);
+    assert.deepEqual(status()?.profile, {
+      name: 'team-a',
+      generation: 1,
+      project: 'team-a-project',
+      location: 'europe-west4',
+      session: 'team-a',
+    });
+  });
+
+  it('without any profile the flags apply, as before', async () => {
+    store.put(resource());
+    await reconcile(KEY);
+    assert.ok(batch.names()[0]?.startsWith('projects/flags-project/locations/flags-location/jobs/'));
+    assert.equal(status()?.profile, undefined);
+  });
+
+  it('a violation ends Failed/PolicyViolation with the field and the rule, and no Batch call', async () => {
+    source.list = [profile('team-a', { allowed: { machineTypes: ['e2-*'] } })];
+    store.put(resource({}, { candidateMachines: ['n2-highmem-96'] }));
+    await reconcile(KEY);
+    assert.equal(status()?.state, 'Failed');
+    assert.equal(status()?.subState, 'POLICY_VIOLATION');
+    assert.equal(reason('Failed'), 'PolicyViolation');
+    const message = status()?.conditions?.find((c) => c.type === 'Failed')?.message ?? '';
+    assert.match(message, /candidateMachines/);
+    assert.match(message, /allowed\.machineTypes/);
+    assert.equal(batch.calls.length, 0, 'no Batch call');
+  });
+
+  it('a profile that does not select the namespace: ProfileNotAllowed, no Batch call', async () => {
+    source.list = [profile('team-a'), profile('other')];
+    store.put(resource({ profile: 'other' }));
+    await reconcile(KEY);
+    assert.equal(reason('Failed'), 'ProfileNotAllowed');
+    assert.equal(status()?.subState, 'PROFILE_NOT_ALLOWED');
+    assert.equal(batch.calls.length, 0);
+  });
+
+  it('--require-profile and no profile: NoProfile, no Batch call', async () => {
+    requireProfile = true;
+    reconcile = build();
+    store.put(resource());
+    await reconcile(KEY);
+    assert.equal(reason('Failed'), 'NoProfile');
+    assert.equal(status()?.subState, 'NO_PROFILE');
+    assert.equal(batch.calls.length, 0);
+  });
+
+  it('a named profile that does not exist yet: waits (Queued), then submits once it does', async () => {
+    store.put(resource({ profile: 'later' }));
+    await reconcile(KEY);
+    assert.equal(status()?.state, 'Queued');
+    assert.equal(reason('Submitted'), 'ProfileNotFound');
+    assert.equal(creates(), 0);
+    source.list = [profile('later', { namespaceSelector: {}, default: false })];
+    await reconcile(KEY);
+    assert.equal(creates(), 1);
+    assert.equal(status()?.profile?.name, 'later');
+  });
+
+  it('an invalid profile: its jobs wait with the reason, they do not fail', async () => {
+    source.list = [profile('team-a', { project: '' })];
+    store.put(resource());
+    await reconcile(KEY);
+    assert.equal(status()?.state, 'Queued');
+    assert.equal(reason('Submitted'), 'ProfileInvalid');
+    assert.equal(batch.calls.length, 0);
+  });
+
+  it('a held job is judged by the profile as it is when it is submitted', async () => {
+    source.list = [profile('team-a', { allowed: { machineTypes: ['n2-*'] } })];
+    store.put(resource({ hold: true }));
+    await reconcile(KEY);
+    assert.equal(status()?.state, 'QueuedHeld', 'not judged while held');
+    source.list = [profile('team-a', { allowed: { machineTypes: ['e2-*'] } }, 2)];
+    store.editSpec(KEY, (j) => (j.spec.hold = false));
+    await reconcile(KEY);
+    assert.equal(creates(), 1);
+    assert.equal(status()?.profile?.generation, 2);
+  });
+
+  it('a profile change after submission does not touch the job: deletion still finds it where it was', async () => {
+    source.list = [profile('team-a')];
+    store.put(resource());
+    await reconcile(KEY);
+    const [name] = batch.names();
+    source.list = [profile('team-a', { project: 'moved-project' }, 2)];
+    batch.setState(name!, 'RUNNING');
+    await reconcile(KEY);
+    assert.equal(status()?.profile?.project, 'team-a-project');
+    assert.equal(status()?.state, 'Running');
+    store.markDeleted(KEY);
+    for (let i = 0; i < 6 && store.current(KEY); i++) {
+      await reconcile(KEY);
+      const job = batch.job(name!);
+      if (job?.status?.state === 'CANCELLATION_IN_PROGRESS') batch.setState(name!, 'CANCELLED');
+    }
+    assert.ok(
+      batch.callsOf('cancelJob').length + batch.callsOf('deleteJob').length > 0,
+      'the Batch job under the recorded project was cancelled or deleted',
+    );
+  });
+});
+
+describe('deletion under a profile', () => {
+  it("finds a job whose creation no status recorded (a crash) under the profile's project", async () => {
+    source.list = [profile('team-a')];
+    store.put(resource());
+    await reconcile(KEY);
+    const [name] = batch.names();
+    // The create went through, the status write did not: a fresh copy with no status, being deleted.
+    const fresh = store.current(KEY)!;
+    store.put({
+      ...fresh,
+      status: {},
+      metadata: { ...fresh.metadata, deletionTimestamp: '2025-01-01T00:00:05Z' },
+    });
+    reconcile = build();
+    await reconcile(KEY);
+    assert.equal(batch.callsOf('cancelJob').length, 1, `the job under team-a-project was found: ${name}`);
+  });
+});
