@@ -14,6 +14,10 @@ import { startHttpServer } from '../controller/health.js';
 import { LeaderElector } from '../controller/leaderElector.js';
 import { createMetrics } from '../controller/metrics.js';
 import { SessionPoller, type PollHealth } from '../controller/poller.js';
+import { PollerSet, type Place } from '../controller/pollerSet.js';
+import { ProfileChanges } from '../controller/profileChanges.js';
+import { profilesFrom, sessionOf } from '../controller/profiles.js';
+import { ProfileStatusWriter } from '../controller/profileStatus.js';
 import { createReconciler } from '../controller/reconcile.js';
 import { Runner } from '../controller/runner.js';
 import { systemClock } from '../controller/systemClock.js';
@@ -87,16 +91,35 @@ export async function runController(config: ControllerConfig, logger: Logger): P
   const buckets = createBuckets(
     config.storageEmulatorHost ? { emulatorHost: config.storageEmulatorHost } : {},
   );
-  const poller = new SessionPoller({
-    batch,
-    parent: parentOf(config.project, config.location),
-    session: config.session,
-    intervalMs: config.pollIntervalMs,
-    clock: systemClock,
-    logger,
-    onPoll: () => metrics.pollDone(true, 0),
-    onPollFailed: (_err, failuresInARow) => metrics.pollDone(false, failuresInARow),
+  // One poller per place jobs live in: the controller's own (unless every job needs a profile) and each
+  // profile's project, location and session.
+  const places = (): Place[] => {
+    const all: Place[] = config.requireProfile
+      ? []
+      : [{ parent: parentOf(config.project, config.location), session: config.session }];
+    for (const profile of kube.profiles.profiles()) {
+      all.push({
+        parent: parentOf(profile.spec.project, profile.spec.location),
+        session: sessionOf(profile),
+      });
+    }
+    return all;
+  };
+  const poller = new PollerSet({
+    places,
+    make: (place) =>
+      new SessionPoller({
+        batch,
+        parent: place.parent,
+        session: place.session,
+        intervalMs: config.pollIntervalMs,
+        clock: systemClock,
+        logger: logger.child({ poll: `${place.parent} ${place.session}` }),
+        onPoll: () => metrics.pollDone(true, 0),
+        onPollFailed: (_err, failuresInARow) => metrics.pollDone(false, failuresInARow),
+      }),
   });
+  const profileChanges = new ProfileChanges(kube.profiles, kube.watch, () => poller.sync());
   const reconcile = createReconciler({
     store: kube.store,
     batch,
@@ -107,6 +130,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     logger,
     metrics,
     jobCache: poller,
+    profiles: profilesFrom(kube.profiles, { requireProfile: config.requireProfile }),
   });
   const elector = config.leaderElect
     ? new LeaderElector({
@@ -124,7 +148,11 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     reconcile,
     concurrency: config.concurrency,
     logger,
-    sources: [poller],
+    sources: [
+      poller,
+      profileChanges,
+      new ProfileStatusWriter(kube.profiles, kube.watch, systemClock, logger),
+    ],
     metrics,
     ...(elector ? { elector } : {}),
   });
@@ -133,9 +161,17 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     addr: config.healthAddr,
     healthy: () => runner.healthy(),
     // Only the instance that polls can be failing to: a standby is ready when its watch is.
-    ready: () => runner.ready() && (!runner.isWorking() || poller.health().ok),
-    readyDetail: () => pollDetail(runner.isWorking(), poller.health()),
+    ready: () =>
+      runner.ready() &&
+      kube.profiles.hasSynced() &&
+      (!runner.isWorking() || poller.health().every((p) => p.health.ok)),
+    readyDetail: () =>
+      runner.isWorking()
+        ? poller.health().flatMap((p) => pollDetail(true, p.health, p.place))
+        : pollDetail(false, { ok: true, failuresInARow: 0 }),
   });
+  // Profiles first: the first passes resolve them.
+  await kube.profiles.start();
   await runner.start();
   logger.info(
     { project: config.project, location: config.location, session: config.session, identity },
@@ -147,6 +183,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     healthPort: healthServer.port,
     stop: async () => {
       await runner.stop();
+      kube.profiles.stop();
       await Promise.all([metricsServer.close(), healthServer.close()]);
       await client.close();
     },
@@ -154,12 +191,13 @@ export async function runController(config: ControllerConfig, logger: Logger): P
 }
 
 /** The readiness answer's word on the session poll. */
-export function pollDetail(polling: boolean, health: PollHealth): string[] {
+export function pollDetail(polling: boolean, health: PollHealth, place?: Place): string[] {
   if (!polling) return ['batch poll: standing by (not the leader)'];
+  const where = place ? ` ${place.parent} session ${place.session}` : '';
   const last = health.lastSuccess ? `last success ${health.lastSuccess.toISOString()}` : 'no success yet';
-  if (health.failuresInARow === 0) return [`batch poll: ok (${last})`];
+  if (health.failuresInARow === 0) return [`batch poll${where}: ok (${last})`];
   return [
-    `batch poll: ${health.ok ? 'retrying' : 'failing'}: ${health.failuresInARow} failures in a row since ${health.failingSince?.toISOString() ?? '?'} (${last}): ${health.lastError ?? ''}`,
+    `batch poll${where}: ${health.ok ? 'retrying' : 'failing'}: ${health.failuresInARow} failures in a row since ${health.failingSince?.toISOString() ?? '?'} (${last}): ${health.lastError ?? ''}`,
   ];
 }
 

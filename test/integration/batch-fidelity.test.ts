@@ -156,7 +156,7 @@ describe('a ListJobs that keeps failing', () => {
     assert.match(condition(waiting, 'Synced')!.message, /failed \d+ times in a row/);
     const ready = await readyz();
     assert.equal(ready.status, 503);
-    assert.match(ready.body, /batch poll: failing: \d+ failures in a row/);
+    assert.match(ready.body, /batch poll projects\/\S+ session fidelity: failing: \d+ failures in a row/);
     const metrics = await (await fetch(`http://127.0.0.1:${controller.metricsPort}/metrics`)).text();
     assert.match(metrics, /drmaa2_batch_polls_total\{result="error"\} [1-9]/);
     // The state still moves and the job ends, though no list succeeds.

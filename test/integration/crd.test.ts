@@ -140,6 +140,12 @@ const VIOLATIONS: Record<string, Violation> = {
     field: 'spec.array',
     violate: (m) => (m.spec.array = { begin: 1, end: 2 }),
   },
+  'has(self.profile) == has(oldSelf.profile) && (!has(self.profile) || self.profile == oldSelf.profile)': {
+    update: true,
+    field: 'spec.profile',
+    prepare: (m) => (m.spec.profile = 'team-a'),
+    violate: (m) => (m.spec.profile = 'team-b'),
+  },
   '!has(oldSelf.terminate) || !oldSelf.terminate || (has(self.terminate) && self.terminate)': {
     update: true,
     field: 'spec.terminate',

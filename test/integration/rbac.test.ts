@@ -182,15 +182,94 @@ test('the controller cannot delete namespaces', async () => {
   ok(await cp.kubectl(['get', 'namespace', OTHER]));
 });
 
-test('nothing beyond Drmaa2Jobs and Events is granted outside drmaa2-system', async () => {
+test("the controller reads BatchProfiles and namespaces and writes the profiles' status, not the profiles", async () => {
+  await cp.apply(batchProfile('team'));
+  const got = await asController(['get', 'bprof', 'team', '-o', 'jsonpath={.spec.project}']);
+  ok(got);
+  assert.equal(got.stdout, 'team-batch');
+  const listed = await asController(['get', 'bprof', '-o', 'name']);
+  ok(listed);
+  assert.equal(listed.stdout.trim(), 'batchprofile.drmaa2.io/team');
+  const watched = await asController([
+    'get',
+    '--raw',
+    '/apis/drmaa2.io/v1alpha1/batchprofiles?watch=true&timeoutSeconds=1',
+  ]);
+  ok(watched);
+  assert.match(watched.stdout, /"type":"ADDED".*"name":"team"/);
+  const labels = await asController(['get', 'namespace', TEAM, '-o', 'jsonpath={.metadata.labels}']);
+  ok(labels);
+  assert.equal((JSON.parse(labels.stdout) as Record<string, string>)['kubernetes.io/metadata.name'], TEAM);
+  const namespaces = await asController(['get', 'namespaces', '-o', 'name']);
+  ok(namespaces);
+  assert.match(namespaces.stdout, new RegExp(`^namespace/${OTHER}$`, 'm'));
+  const watchedNamespaces = await asController([
+    'get',
+    '--raw',
+    '/api/v1/namespaces?watch=true&timeoutSeconds=1',
+  ]);
+  ok(watchedNamespaces);
+  assert.match(watchedNamespaces.stdout, /"type":"ADDED"/);
+
+  const status = {
+    observedGeneration: 1,
+    jobs: 2,
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Valid',
+        message: 'The profile is valid and in use as written.',
+        lastTransitionTime: '2030-01-01T00:00:00Z',
+      },
+    ],
+  };
+  ok(
+    await asController([
+      'patch',
+      'bprof',
+      'team',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ status }),
+    ]),
+  );
+  const written = await cp.kubectl(['get', 'bprof', 'team', '-o', 'jsonpath={.status.jobs}']);
+  assert.equal(written.stdout, '2');
+  const current = await asController(['get', 'bprof', 'team', '-o', 'json']);
+  ok(current);
+  ok(await asController(['replace', '--subresource=status', '-f', '-'], current.stdout));
+
+  forbidden(await asController(['create', '-f', '-'], batchProfile('mine')), /batchprofiles/);
+  forbidden(
+    await asController(['patch', 'bprof', 'team', '--type=merge', '-p', '{"spec":{"project":"elsewhere"}}']),
+    /batchprofiles/,
+  );
+  forbidden(await asController(['replace', '-f', '-'], current.stdout), /batchprofiles/);
+  forbidden(await asController(['delete', 'bprof', 'team', '--wait=false']), /batchprofiles/);
+  forbidden(await asController(['label', 'namespace', OTHER, 'taken=yes']), /namespaces/);
+  for (const verb of ['create', 'update', 'patch', 'delete', 'deletecollection']) {
+    const profiles = await asController(['auth', 'can-i', verb, 'batchprofiles.drmaa2.io']);
+    assert.equal(profiles.stdout.trim(), 'no', `${verb} batchprofiles`);
+    const spaces = await asController(['auth', 'can-i', verb, 'namespaces']);
+    assert.equal(spaces.stdout.trim(), 'no', `${verb} namespaces`);
+  }
+});
+
+test('nothing beyond Drmaa2Jobs, BatchProfiles, namespaces and Events is granted outside drmaa2-system', async () => {
   const baseline = await rulesOf(await baselineKubeconfig(), OTHER);
   const granted = await rulesOf(cp.kubeconfigController, OTHER);
   const extra = granted.filter((rule) => !baseline.some((b) => b.key === rule.key));
-  const allowed = /^(drmaa2jobs\.drmaa2\.io(\/status|\/finalizers)?|events|events\.events\.k8s\.io)$/;
+  const allowed =
+    /^(drmaa2jobs\.drmaa2\.io(\/status|\/finalizers)?|batchprofiles\.drmaa2\.io(\/status)?|namespaces|events|events\.events\.k8s\.io)$/;
+  /** What may only be read: the profiles themselves and the namespaces. */
+  const readOnly = /^(batchprofiles\.drmaa2\.io|namespaces)$/;
   assert.ok(extra.length > 0, 'the controller should have grants beyond an unbound ServiceAccount');
   for (const rule of extra) {
     assert.match(rule.resource, allowed, `unexpected grant: ${rule.key}`);
     assert.ok(!rule.verbs.includes('*'), `wildcard verb on ${rule.resource}`);
+    if (readOnly.test(rule.resource)) assert.deepEqual(rule.verbs.sort(), ['get', 'list', 'watch'], rule.key);
   }
   assert.ok(extra.some((rule) => rule.resource === 'drmaa2jobs.drmaa2.io'));
 });
@@ -225,6 +304,16 @@ async function rulesOf(kubeconfig: string, ns: string): Promise<RuleRow[]> {
 async function baselineKubeconfig(): Promise<string> {
   ok(await cp.kubectl(['create', 'serviceaccount', 'unbound', '-n', OTHER]));
   return cp.serviceAccountKubeconfig({ namespace: OTHER, name: 'unbound' });
+}
+
+function batchProfile(name: string): string {
+  return [
+    'apiVersion: drmaa2.io/v1alpha1',
+    'kind: BatchProfile',
+    `metadata: {name: ${name}}`,
+    `spec: {project: ${name}-batch, location: us-central1, namespaceSelector: {}}`,
+    '',
+  ].join('\n');
 }
 
 function namespace(name: string): string {

@@ -30,6 +30,7 @@ const POLICY = 'drmaa2-batch-finalizer-guard';
 const GUARD_MESSAGE =
   /the finalizer drmaa2\.io\/batch-job may be removed only by the drmaa2-batch-controller/;
 const RESOURCE = 'drmaa2jobs.drmaa2.io';
+const READER = 'drmaa2-batchprofile-reader';
 
 let cp: ControlPlane;
 let aggregation: PeerProcess | undefined;
@@ -255,16 +256,21 @@ async function finalizersOf(name: string, ns: string): Promise<string[] | undefi
 
 const REMOVE_FINALIZERS = ['--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]'];
 
-test('deploy/ ships both files; the tenant roles aggregate into edit, admin and view and grant only drmaa2jobs', async () => {
+test('deploy/ ships both files; the tenant roles aggregate into edit, admin and view; only view reads profiles', async () => {
   const rendered = loadAll((await cp.kubectl(['kustomize', DEPLOY])).stdout) as Doc[];
   const names = rendered.map((doc) => `${doc.kind}/${doc.metadata.name}`);
   for (const expected of [
     'ClusterRole/drmaa2-batch-edit',
     'ClusterRole/drmaa2-batch-view',
+    `ClusterRole/${READER}`,
     `ValidatingAdmissionPolicy/${POLICY}`,
     `ValidatingAdmissionPolicyBinding/${POLICY}`,
   ])
     assert.ok(names.includes(expected), `kubectl kustomize deploy/ renders ${expected}`);
+  assert.ok(
+    !rendered.some((doc) => doc.kind === 'ClusterRoleBinding' && doc.metadata.name.includes('batchprofile')),
+    'whom the reader role reaches is for the platform team to choose: no binding is shipped',
+  );
 
   const roles = Object.fromEntries(deployDocs('tenant-rbac.yaml').map((doc) => [doc.metadata.name, doc]));
   const aggregateTo = (name: string) =>
@@ -274,31 +280,43 @@ test('deploy/ ships both files; the tenant roles aggregate into edit, admin and 
       .sort();
   assert.deepEqual(aggregateTo('drmaa2-batch-edit'), ['admin', 'edit']);
   assert.deepEqual(aggregateTo('drmaa2-batch-view'), ['view']);
-  for (const role of Object.values(roles))
-    for (const rule of role.rules ?? []) {
-      assert.deepEqual(rule.apiGroups, ['drmaa2.io'], `${role.metadata.name}: only drmaa2.io`);
-      assert.deepEqual(
-        rule.resources,
-        ['drmaa2jobs'],
-        `${role.metadata.name}: no subresource, no other kind`,
-      );
-    }
+  assert.deepEqual(aggregateTo(READER), [], 'bound on its own, cluster-wide');
+  const grants = (name: string) =>
+    (roles[name]!.rules ?? []).map((rule) => {
+      assert.deepEqual(rule.apiGroups, ['drmaa2.io'], `${name}: only drmaa2.io`);
+      return `${rule.resources!.join(',')}: ${rule.verbs!.join(',')}`;
+    });
+  const all = 'get,list,watch,create,update,patch,delete,deletecollection';
+  // No subresource (status, finalizers) anywhere, no write of profiles anywhere.
+  assert.deepEqual(grants('drmaa2-batch-edit'), [`drmaa2jobs: ${all}`]);
+  assert.deepEqual(grants('drmaa2-batch-view'), [
+    'drmaa2jobs: get,list,watch',
+    'batchprofiles: get,list,watch',
+  ]);
+  assert.deepEqual(grants(READER), ['batchprofiles: get,list,watch']);
+  assert.deepEqual(Object.keys(roles).sort(), ['drmaa2-batch-edit', 'drmaa2-batch-view', READER]);
 
-  // What the cluster made of them: the built-in roles now carry the rules.
+  // What the cluster made of them: the built-in roles now carry the rules (view's flow into edit and admin).
   const builtIn = async (name: string) => {
     const r = await cp.kubectl(['get', 'clusterrole', name, '-o', 'json']);
     ok(r);
-    const rules = (JSON.parse(r.stdout) as Doc).rules ?? [];
-    const drmaa2 = rules.filter((rule) => rule.apiGroups?.includes('drmaa2.io'));
-    return {
-      resources: [...new Set(drmaa2.flatMap((rule) => rule.resources ?? []))].sort(),
-      verbs: [...new Set(drmaa2.flatMap((rule) => rule.verbs ?? []))].sort(),
-    };
+    const rules = ((JSON.parse(r.stdout) as Doc).rules ?? []).filter((rule) =>
+      rule.apiGroups?.includes('drmaa2.io'),
+    );
+    const verbsOf = (resource: string) =>
+      [
+        ...new Set(
+          rules.filter((rule) => rule.resources?.includes(resource)).flatMap((rule) => rule.verbs ?? []),
+        ),
+      ].sort();
+    const resources = [...new Set(rules.flatMap((rule) => rule.resources ?? []))].sort();
+    return Object.fromEntries(resources.map((resource) => [resource, verbsOf(resource)]));
   };
   const editVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
-  assert.deepEqual(await builtIn('edit'), { resources: ['drmaa2jobs'], verbs: editVerbs });
-  assert.deepEqual(await builtIn('admin'), { resources: ['drmaa2jobs'], verbs: editVerbs });
-  assert.deepEqual(await builtIn('view'), { resources: ['drmaa2jobs'], verbs: ['get', 'list', 'watch'] });
+  const read = ['get', 'list', 'watch'];
+  assert.deepEqual(await builtIn('edit'), { batchprofiles: read, drmaa2jobs: editVerbs });
+  assert.deepEqual(await builtIn('admin'), { batchprofiles: read, drmaa2jobs: editVerbs });
+  assert.deepEqual(await builtIn('view'), { batchprofiles: read, drmaa2jobs: read });
 });
 
 test('kubectl auth can-i: edit in team-a manages Drmaa2Jobs but not their status; nothing in team-b', async () => {
@@ -561,4 +579,171 @@ test('view in team-a: get and list, but no create, patch or delete', async () =>
     'drmaa2jobs',
   );
   forbidden(await asUser(viewer, ['get', 'drmaa2jobs', '-n', TEAM_B]), VIEWER_USER, 'list', 'drmaa2jobs');
+});
+
+function profileManifest(name: string): string {
+  return JSON.stringify({
+    apiVersion: 'drmaa2.io/v1alpha1',
+    kind: 'BatchProfile',
+    metadata: { name },
+    spec: {
+      project: `${name}-batch`,
+      location: 'europe-west4',
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } },
+      default: true,
+    },
+  });
+}
+
+async function applyProfiles(): Promise<void> {
+  for (const name of [TEAM_A, TEAM_B]) await cp.apply(profileManifest(name));
+}
+
+function profilePath(name: string, subresource?: string): string {
+  return `/apis/drmaa2.io/v1alpha1/batchprofiles/${name}${subresource ? `/${subresource}` : ''}`;
+}
+
+async function canIProfiles(kubeconfig: string, verb: string, subresource?: string): Promise<string> {
+  const args = ['auth', 'can-i', verb, 'batchprofiles.drmaa2.io'];
+  if (subresource) args.push(`--subresource=${subresource}`);
+  return (await cp.kubectl(args, { kubeconfig })).stdout.trim();
+}
+
+test("BatchProfiles: edit and view in a namespace grant none; the reader role bound to the tenants' group reads them, writes nothing", async () => {
+  await applyProfiles();
+  const users: [string, string][] = [
+    [editor, EDITOR_USER],
+    [viewer, VIEWER_USER],
+  ];
+  // A RoleBinding grants only what lives in its namespace: cluster-scoped profiles stay out of reach.
+  for (const [user, name] of users) {
+    forbidden(await asUser(user, ['get', 'bprof']), name, 'list', 'batchprofiles');
+    forbidden(await asUser(user, ['get', 'bprof', TEAM_A]), name, 'get', 'batchprofiles');
+  }
+  // What the README tells the platform team to do, for the group of the tenants' accounts.
+  ok(
+    await cp.kubectl([
+      'create',
+      'clusterrolebinding',
+      'drmaa2-batchprofile-readers',
+      `--clusterrole=${READER}`,
+      `--group=system:serviceaccounts:${PEOPLE}`,
+    ]),
+  );
+  await waitUntil(
+    'the reader binding to be in force',
+    async () =>
+      (await canIProfiles(editor, 'list')) === 'yes' && (await canIProfiles(viewer, 'list')) === 'yes',
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
+  const before = await cp.kubectl(['get', 'bprof', TEAM_A, '-o', 'json']);
+  ok(before);
+  for (const [user, name] of users) {
+    const got = await asUser(user, ['get', 'bprof', TEAM_A, '-o', 'jsonpath={.spec.project}']);
+    ok(got);
+    assert.equal(got.stdout, 'team-a-batch');
+    const listed = await asUser(user, ['get', 'bprof', '-o', 'name']);
+    ok(listed);
+    assert.deepEqual(listed.stdout.trim().split('\n').sort(), [
+      'batchprofile.drmaa2.io/team-a',
+      'batchprofile.drmaa2.io/team-b',
+    ]);
+    const watched = await asUser(user, [
+      'get',
+      '--raw',
+      '/apis/drmaa2.io/v1alpha1/batchprofiles?watch=true&timeoutSeconds=1',
+    ]);
+    ok(watched);
+    assert.match(watched.stdout, /"type":"ADDED".*"name":"team-a"/);
+
+    forbidden(
+      await asUser(user, ['create', '-f', '-'], profileManifest('mine')),
+      name,
+      'create',
+      'batchprofiles',
+    );
+    apiForbidden(
+      await api(user, 'PATCH', profilePath(TEAM_A), { spec: { project: 'elsewhere' } }),
+      name,
+      'patch',
+      'batchprofiles',
+    );
+    apiForbidden(
+      await api(user, 'PUT', profilePath(TEAM_A), JSON.parse(before.stdout)),
+      name,
+      'update',
+      'batchprofiles',
+    );
+    apiForbidden(
+      await api(user, 'PATCH', profilePath(TEAM_A, 'status'), { status: { jobs: 99 } }),
+      name,
+      'patch',
+      'batchprofiles/status',
+    );
+    apiForbidden(
+      await api(user, 'PUT', profilePath(TEAM_A, 'status'), JSON.parse(before.stdout)),
+      name,
+      'update',
+      'batchprofiles/status',
+    );
+    forbidden(
+      await asUser(user, ['delete', 'bprof', TEAM_A, '--wait=false']),
+      name,
+      'delete',
+      'batchprofiles',
+    );
+    for (const verb of ['create', 'update', 'patch', 'delete', 'deletecollection'])
+      assert.equal(await canIProfiles(user, verb), 'no', `${name} ${verb}`);
+    for (const verb of ['get', 'update', 'patch'])
+      assert.equal(await canIProfiles(user, verb, 'status'), 'no', `${name} ${verb} status`);
+  }
+  const version = (r: KubectlResult) =>
+    (JSON.parse(r.stdout) as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+  assert.equal(
+    version(await cp.kubectl(['get', 'bprof', TEAM_A, '-o', 'json'])),
+    version(before),
+    'untouched',
+  );
+  assert.equal((await cp.kubectl(['get', 'bprof', 'mine', '--ignore-not-found', '-o', 'name'])).stdout, '');
+});
+
+test('BatchProfiles: a ClusterRole with resourceNames lets a team read its own profile and no other', async () => {
+  await applyProfiles();
+  const solo = { namespace: 'solo', name: 'carol' };
+  const user = `system:serviceaccount:${solo.namespace}:${solo.name}`;
+  ok(await cp.kubectl(['create', 'namespace', solo.namespace]));
+  ok(await cp.kubectl(['create', 'serviceaccount', solo.name, '-n', solo.namespace]));
+  const carol = await cp.serviceAccountKubeconfig(solo);
+  ok(
+    await cp.kubectl([
+      'create',
+      'clusterrole',
+      'team-b-profile',
+      '--verb=get',
+      '--resource=batchprofiles.drmaa2.io',
+      `--resource-name=${TEAM_B}`,
+    ]),
+  );
+  ok(
+    await cp.kubectl([
+      'create',
+      'clusterrolebinding',
+      'team-b-profile',
+      '--clusterrole=team-b-profile',
+      `--serviceaccount=${solo.namespace}:${solo.name}`,
+    ]),
+  );
+  await waitUntil(
+    'the binding to be in force',
+    async () =>
+      (
+        await cp.kubectl(['auth', 'can-i', 'get', `batchprofiles.drmaa2.io/${TEAM_B}`], { kubeconfig: carol })
+      ).stdout.trim() === 'yes',
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
+  const own = await asUser(carol, ['get', 'bprof', TEAM_B, '-o', 'jsonpath={.metadata.name}']);
+  ok(own);
+  assert.equal(own.stdout, TEAM_B);
+  forbidden(await asUser(carol, ['get', 'bprof', TEAM_A]), user, 'get', 'batchprofiles');
+  forbidden(await asUser(carol, ['get', 'bprof']), user, 'list', 'batchprofiles');
 });

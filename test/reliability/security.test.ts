@@ -53,6 +53,11 @@ test('RBAC: exactly the verbs the controller needs, in any namespace and in its 
     'drmaa2jobs.drmaa2.io': 'get list patch update watch',
     'drmaa2jobs.drmaa2.io/status': 'get patch update',
     'drmaa2jobs.drmaa2.io/finalizers': 'update',
+    // BatchProfiles are cluster-scoped and read (their status written) for every namespace; namespaces are
+    // read for the labels profiles select on.
+    'batchprofiles.drmaa2.io': 'get list watch',
+    'batchprofiles.drmaa2.io/status': 'get patch update',
+    namespaces: 'get list watch',
     events: 'create patch',
     'events.events.k8s.io': 'create patch',
   };
@@ -69,6 +74,8 @@ test('RBAC: exactly the verbs the controller needs, in any namespace and in its 
     ['create', 'pods', NS],
     ['delete', 'namespaces', ''],
     ['update', 'customresourcedefinitions.apiextensions.k8s.io', ''],
+    ['update', 'batchprofiles.drmaa2.io', ''],
+    ['update', 'namespaces', ''],
     ['create', 'clusterrolebindings.rbac.authorization.k8s.io', ''],
     ['update', 'leases.coordination.k8s.io', NS],
     ['impersonate', 'serviceaccounts', NS],

@@ -9,11 +9,15 @@ import { JobStore, type KubeCallObserver } from './jobStore.js';
 import { loadKubeConfig } from './kubeConfig.js';
 import { KubeLeaseLock } from './leaseLock.js';
 import type { LeaseLock } from '../../ports/leaseLock.js';
+import type { ProfileSource } from '../../ports/profileSource.js';
+import { ProfileInformer } from './profileInformer.js';
 
 export interface KubeAdapters {
   watch: JobWatch;
   store: KubeStore;
   events: EventSink;
+  /** BatchProfiles and namespace labels. */
+  profiles: ProfileSource;
   leaseLock(namespace: string, name: string): LeaseLock;
 }
 
@@ -45,6 +49,7 @@ export function createKubeAdapters(opts: KubeAdapterOptions): KubeAdapters {
     watch,
     store: new JobStore(api, watch, opts.observeCall),
     events: new EventRecorder(kubeConfig, opts.identity, opts.logger, opts.onEventDropped),
+    profiles: new ProfileInformer(kubeConfig, opts.logger),
     leaseLock: (namespace, name) => new KubeLeaseLock(kubeConfig, namespace, name),
   };
 }
