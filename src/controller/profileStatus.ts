@@ -1,6 +1,6 @@
 // Each BatchProfile's status, written by the leader: Ready (the profile is valid, or why not, with the
 // fields), the generation that was judged, and how many Drmaa2Jobs were submitted under it and still exist.
-// Written when it changes, after each change of profiles and once a minute for the job counts.
+// Written when it changes, after each change of profiles and every 10 seconds for the job counts.
 import type { Logger } from 'pino';
 import type { BatchProfile, BatchProfileStatus } from '../api/batchProfile.js';
 import { parseKey } from '../api/drmaa2job.js';
@@ -12,7 +12,8 @@ import { checkProfile } from '../translate/policy.js';
 import { formatSpecError } from '../translate/specError.js';
 import type { Source } from './runner.js';
 
-const REFRESH_MS = 60_000;
+/** Job counts follow within this long (a pass over the watch cache, a write only when a count moved). */
+const REFRESH_MS = 10_000;
 
 /** The status a profile should have: pure, from the profile and the job counts. */
 export function profileStatusOf(profile: BatchProfile, jobs: number, now: Date): BatchProfileStatus {
