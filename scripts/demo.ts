@@ -82,6 +82,21 @@ async function environment(): Promise<Environment> {
 }
 const NS = 'demo';
 
+const DEMO_PROFILE = {
+  apiVersion: 'drmaa2.io/v1alpha1',
+  kind: 'BatchProfile',
+  metadata: { name: 'demo-tenant' },
+  spec: {
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': NS } },
+    default: true,
+    project: 'demo-tenant-project',
+    location: 'europe-west4',
+    serviceAccount: { email: 'batch-vms@demo-tenant-project.iam.gserviceaccount.com' },
+    labels: { 'cost-center': 'demo' },
+    securityLevel: 'privileged',
+  },
+};
+
 function row(cells: string[], widths: number[]): string {
   return cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
 }
@@ -110,6 +125,10 @@ async function main(): Promise<number> {
     stopAll.push(() => controller.stop());
     const kubectl = env.kubectl;
     await kubectl(['create', 'namespace', NS]);
+    // The namespace's jobs run under a profile: its project, location, VM identity and labels, as a platform
+    // team would give a tenant (privileged, since the examples include scripts and an MPI job).
+    const profile = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(DEMO_PROFILE) });
+    if (profile.code !== 0) throw new Error(`BatchProfile: ${profile.stderr}`);
     const dir = join(PROJECT_ROOT, 'examples');
     for (const file of readdirSync(dir)
       .filter((f) => f.endsWith('.yaml'))
@@ -170,6 +189,11 @@ async function main(): Promise<number> {
         const failed = jobs.filter((j) => j.status?.state === 'Failed').map((j) => j.metadata.name);
         console.log(
           `all ${jobs.length} jobs finished; Failed: ${failed.join(', ') || 'none'} (examples/failing.yaml fails on purpose)`,
+        );
+        const under = jobs.filter((j) => j.status?.profile?.name === DEMO_PROFILE.metadata.name).length;
+        const { project, location, serviceAccount } = DEMO_PROFILE.spec;
+        console.log(
+          `BatchProfile ${DEMO_PROFILE.metadata.name}: ${under} jobs submitted under it, in projects/${project}/locations/${location}, their VMs running as ${serviceAccount.email} (kubectl get bprof)`,
         );
         break;
       }

@@ -17,6 +17,10 @@ test('the demo runs every example to its expected end and exits', () => {
   assert.match(out, /^Batch emulator admin: http:\/\/127\.0\.0\.1:\d+\/admin\/jobs$/m);
   assert.match(out, /releasing held/);
   assert.match(out, /all 8 jobs finished; Failed: failing \(/);
+  assert.match(
+    out,
+    /BatchProfile demo-tenant: 8 jobs submitted under it, in projects\/demo-tenant-project\//,
+  );
   const lastTable = out.slice(out.lastIndexOf('NAME '));
   for (const name of ['array', 'container', 'gpu-spot', 'held', 'hello', 'mpi', 'staging']) {
     assert.match(lastTable, new RegExp(`^${name}\\s+Done\\s+SUCCEEDED`, 'm'), `${name} is Done`);
