@@ -79,7 +79,13 @@ export function transitionEvents(before: Drmaa2JobStatus | undefined, after: Drm
   const events: JobEvent[] = [];
   if (isTrue(after.conditions, 'Submitted') && !isTrue(before?.conditions, 'Submitted')) {
     const submitted = conditionOf(after.conditions, 'Submitted');
-    events.push({ type: 'Normal', reason: 'Submitted', action: 'Submit', note: submitted?.message ?? '' });
+    const under = after.profile ? ` (BatchProfile ${after.profile.name})` : '';
+    events.push({
+      type: 'Normal',
+      reason: 'Submitted',
+      action: 'Submit',
+      note: `${submitted?.message ?? ''}${under}`,
+    });
   }
   const guarded = after.subState === 'BATCH_JOB_NOT_OWNED' && before?.subState !== 'BATCH_JOB_NOT_OWNED';
   if (before?.state !== after.state || guarded) {

@@ -9,6 +9,7 @@ export interface ControllerMetrics {
   setQueueDepth(n: number): void;
   queueLatency(seconds: number): void;
   setJobsByState(counts: Partial<Record<string, number>>): void;
+  setJobsByProfile(counts: Partial<Record<string, number>>): void;
   submitLatency(seconds: number): void;
   batchRate(kind: string, perMinute: number): void;
   eventDropped(): void;
@@ -66,6 +67,12 @@ export function createMetrics(): ControllerMetrics {
     labelNames: ['state'],
     registers: [registry],
   });
+  const jobsByProfile = new Gauge({
+    name: 'drmaa2_jobs_by_profile',
+    help: 'Drmaa2Jobs by the BatchProfile they were submitted under (none: not under one)',
+    labelNames: ['profile'],
+    registers: [registry],
+  });
   const submit = new Histogram({
     name: 'drmaa2_submit_latency_seconds',
     help: 'Time from the resource creation to its Batch job',
@@ -117,6 +124,10 @@ export function createMetrics(): ControllerMetrics {
     setJobsByState(counts) {
       jobs.reset();
       for (const [state, n] of Object.entries(counts)) jobs.set({ state }, n ?? 0);
+    },
+    setJobsByProfile(counts) {
+      jobsByProfile.reset();
+      for (const [profile, n] of Object.entries(counts)) jobsByProfile.set({ profile }, n ?? 0);
     },
     submitLatency: (s) => submit.observe(s),
     batchRate: (kind, perMinute) => batchRate.set({ kind }, perMinute),

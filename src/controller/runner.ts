@@ -16,6 +16,8 @@ export interface RunnerMetrics {
   setQueueDepth(n: number): void;
   queueLatency(seconds: number): void;
   setJobsByState(counts: Partial<Record<string, number>>): void;
+  /** Drmaa2Jobs by the BatchProfile they were submitted under (`none`: not under one). */
+  setJobsByProfile?(counts: Partial<Record<string, number>>): void;
 }
 
 /** Leader election as the runner uses it (LeaderElector). */
@@ -167,11 +169,16 @@ export class Runner {
 
   private reportStates(): void {
     const counts: Record<string, number> = {};
+    const byProfile: Record<string, number> = {};
     for (const key of this.opts.watch.keys()) {
-      const state = this.cached(key)?.status?.state ?? 'Unset';
+      const status = this.cached(key)?.status;
+      const state = status?.state ?? 'Unset';
       counts[state] = (counts[state] ?? 0) + 1;
+      const profile = status?.profile?.name ?? 'none';
+      byProfile[profile] = (byProfile[profile] ?? 0) + 1;
     }
     this.opts.metrics?.setJobsByState(counts);
+    this.opts.metrics?.setJobsByProfile?.(byProfile);
   }
 
   /** Graceful shutdown: stop taking keys, finish in-flight reconciles, release the lease, stop watching. */

@@ -44,9 +44,12 @@ describe('createMetrics', () => {
     const metrics = createMetrics();
     metrics.setJobsByState({ Running: 2, Queued: 1 });
     metrics.setJobsByState({ Done: 3 });
+    metrics.setJobsByProfile({ 'team-a': 2, none: 1 });
     const out = await text(metrics);
     assert.match(out, /drmaa2_jobs\{state="Done"\} 3/);
     assert.doesNotMatch(out, /drmaa2_jobs\{state="Running"\}/);
+    assert.match(out, /drmaa2_jobs_by_profile\{profile="team-a"\} 2/);
+    assert.match(out, /drmaa2_jobs_by_profile\{profile="none"\} 1/);
   });
 
   it('queue depth, queue latency and submit latency', async () => {

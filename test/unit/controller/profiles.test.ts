@@ -90,6 +90,7 @@ let batch: FakeBatchJobs;
 let source: MemoryProfiles;
 let reconcile: Reconcile;
 let requireProfile: boolean;
+let events: RecordingEvents;
 
 function build(): Reconcile {
   const clock = new FakeClock({ start: '2025-01-01T00:00:10Z' });
@@ -97,7 +98,7 @@ function build(): Reconcile {
     store,
     batch,
     buckets,
-    events: new RecordingEvents(),
+    events,
     clock,
     config: { ...CONFIG, requeueJitter: 0 },
     logger: pino({ level: 'silent' }),
@@ -110,6 +111,7 @@ beforeEach(() => {
   batch = new FakeBatchJobs();
   source = new MemoryProfiles();
   requireProfile = false;
+  events = new RecordingEvents();
   reconcile = build();
 });
 
@@ -136,6 +138,8 @@ describe('submission under a profile', () => {
       location: 'europe-west4',
       session: 'team-a',
     });
+    const submitted = events.events.find((e) => e.reason === 'Submitted');
+    assert.match(submitted?.note ?? '', /\(BatchProfile team-a\)$/);
   });
 
   it('without any profile the flags apply, as before', async () => {
