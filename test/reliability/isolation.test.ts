@@ -3,7 +3,8 @@
 // wildcard role grants) points team-a's status at team-b's jobs; then terminate, a TTL and deletions run in
 // several orders. The controller runs as its own process; the emulator's call log is the witness: no Batch
 // job of team-b is cancelled or deleted before team-b itself deletes its resource, and nothing of team-b
-// shows up in team-a's status.
+// shows up in team-a's status. isolation-profiles.test.ts runs the same with a BatchProfile per team (both in
+// the one project, each with its own session and poller) and --require-profile.
 import { afterAll, beforeAll, test } from 'vitest';
 import assert from 'node:assert/strict';
 import { dump } from 'js-yaml';
@@ -16,6 +17,8 @@ import { controllerFor, crashLines, eventually, getJob, listJobs, startSuite, st
 const A = 'team-a';
 const B = 'team-b';
 const SECRET = 'team-b-private-value-7f3a';
+/** Set by isolation-profiles.test.ts before it imports this file. */
+const WITH_PROFILES = process.env.DRMAA2_ISOLATION_PROFILES === '1';
 let peers: Peers;
 let controller: ControllerProcess;
 const tenant: Record<string, string> = {};
@@ -66,6 +69,28 @@ beforeAll(async () => {
       subjects: [{ kind: 'ServiceAccount', name: 'status-writer', namespace: A }],
     },
   );
+  if (WITH_PROFILES) {
+    for (const ns of [A, B]) {
+      (
+        docs.find((d) => (d as { kind: string; metadata: { name: string } }).metadata.name === ns) as {
+          metadata: { labels?: Record<string, string> };
+        }
+      ).metadata.labels = { tenant: ns };
+      // The controller's own project and location for both: only the owner guard stands between them.
+      docs.push({
+        apiVersion: 'drmaa2.io/v1alpha1',
+        kind: 'BatchProfile',
+        metadata: { name: ns },
+        spec: {
+          namespaceSelector: { matchLabels: { tenant: ns } },
+          default: true,
+          project: 'emulator',
+          location: 'europe-west4',
+          securityLevel: 'baseline',
+        },
+      });
+    }
+  }
   await cp.apply(docs.map((d) => dump(d)).join('---\n'));
   for (const ns of [A, B]) tenant[ns] = await cp.serviceAccountKubeconfig({ namespace: ns, name: 'tenant' });
   statusWriter = await cp.serviceAccountKubeconfig({ namespace: A, name: 'status-writer' });
@@ -87,7 +112,11 @@ beforeAll(async () => {
       mutations.push({ method: call.method, jobId: call.jobId, at: Date.now() });
     }
   });
-  controller = await controllerFor(peers, 'isolation', ['--concurrency', '4']);
+  controller = await controllerFor(peers, 'isolation', [
+    '--concurrency',
+    '4',
+    ...(WITH_PROFILES ? ['--require-profile', '--location', 'europe-west4'] : []),
+  ]);
 });
 
 afterAll(async () => {
@@ -217,6 +246,7 @@ test(
     const bUids: string[] = [];
     for (const name of ['nightly', 'victim', 'victim2', 'victim3']) {
       const job = await until(B, name, running, 'to run');
+      if (WITH_PROFILES) assert.equal(job.status?.profile?.name, B, `${name} runs under team-b's profile`);
       b[name] = job.status!.batchJob!.name;
       bUids.push(job.metadata.uid, job.status!.batchJob!.uid ?? '');
     }
@@ -329,6 +359,7 @@ test(
     assert.ok(notOwned.length >= 3, `BatchJobNotOwned Warnings: ${notOwned.length}`);
     assert.deepEqual(crashLines(controller), []);
     console.log(
+      WITH_PROFILES ? '(with a BatchProfile per team) ' : '',
       `isolation: team-b jobs ${Object.keys(b).length}, team-a resources 6 (2 colliding jobNames, 1 held squatter, 3 forged statuses); ` +
         `cancels/deletes of team-b jobs before team-b deleted them: ${early.length}; BatchJobNotOwned Warnings: ${notOwned.length}; ` +
         `team-a statuses read ${reads} times, team-b data found in them: ${leaks.size}`,
