@@ -161,3 +161,57 @@ describe('drmaa2-batch translate', { timeout: 60_000 }, () => {
     assert.equal(run(['-f', file('fmt.yaml', VALID), '-o', 'xml']).code, 2);
   });
 });
+
+describe('--profile', () => {
+  const profile = (level: string) => `apiVersion: drmaa2.io/v1alpha1
+kind: BatchProfile
+metadata:
+  name: genomics
+spec:
+  namespaceSelector: {}
+  project: genomics-project
+  location: europe-west4
+  serviceAccount:
+    email: vms@genomics-project.iam.gserviceaccount.com
+  securityLevel: ${level}
+`;
+  const script = manifest(
+    'align',
+    `    jobCategory: $script$
+    remoteCommand: echo hi
+    candidateMachines: [e2-standard-2]`,
+  );
+
+  it("shows the violations with their fields under a profile's rules, and exits 1", () => {
+    const res = run(['-f', '-', '--profile', file('restricted.yaml', profile('restricted'))], script);
+    assert.equal(res.code, 1);
+    assert.equal(res.stdout, '');
+    assert.match(res.stderr, /spec\.jobTemplate\.jobCategory/);
+    assert.match(res.stderr, /genomics/);
+    assert.match(res.stderr, /restricted/);
+  });
+
+  it('shows what a manifest becomes under a profile: its project, session and VM identity', () => {
+    const res = run(
+      ['-f', '-', '--profile', file('baseline.yaml', profile('baseline')), '-o', 'json'],
+      script,
+    );
+    assert.equal(res.code, 0, res.stderr);
+    const request = JSON.parse(res.stdout) as CreateJobRequest;
+    assert.equal(request.parent, 'projects/genomics-project/locations/europe-west4');
+    assert.equal(request.job.labels?.drmaa2session, 'genomics');
+    assert.equal(
+      request.job.allocationPolicy?.serviceAccount?.email,
+      'vms@genomics-project.iam.gserviceaccount.com',
+    );
+  });
+
+  it('refuses a profile that is not a valid BatchProfile, naming the field', () => {
+    const res = run(
+      ['-f', '-', '--profile', file('bad.yaml', profile('restricted').replace('genomics-project', ''))],
+      script,
+    );
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /project/);
+  });
+});
