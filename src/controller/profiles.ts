@@ -30,6 +30,15 @@ export function profilesFrom(source: ProfileSource, opts: { requireProfile: bool
   return {
     resolve(resource) {
       const namespace = resource.metadata.namespace;
+      // An empty cache before the first list is not "no profiles": nothing goes under the flags' project
+      // because a list has not come back yet.
+      if (!source.hasSynced()) {
+        return {
+          kind: 'waiting',
+          reason: 'ProfilesUnknown',
+          message: 'The controller has not read the BatchProfiles yet; the job is submitted once it has.',
+        };
+      }
       // The API server labels every namespace with its name; a namespace not seen yet has at least that.
       const labels = source.namespaceLabels(namespace) ?? { 'kubernetes.io/metadata.name': namespace };
       return resolveProfile({

@@ -38,6 +38,7 @@ export const REASONS = {
     ProfileAmbiguous: "Several BatchProfiles are defaults for the job's namespace: name one in spec.profile.",
     ProfileInvalid:
       'Its BatchProfile is invalid (the message says why): the job is submitted once it is fixed.',
+    ProfilesUnknown: 'The controller has not read the BatchProfiles yet: the job is submitted once it has.',
   },
   Running: {
     TasksRunning: 'The Batch job is running.',

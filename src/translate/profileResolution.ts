@@ -7,7 +7,7 @@ export type Resolution =
   | { kind: 'none' }
   | { kind: 'profile'; profile: BatchProfile }
   /** Not submitted for now; a change of profiles may resolve it (GitOps may apply the profile later). */
-  | { kind: 'waiting'; reason: 'ProfileNotFound' | 'ProfileAmbiguous'; message: string }
+  | { kind: 'waiting'; reason: 'ProfileNotFound' | 'ProfileAmbiguous' | 'ProfilesUnknown'; message: string }
   /** Never submitted under this spec. */
   | { kind: 'refused'; reason: 'ProfileNotAllowed' | 'NoProfile'; message: string };
 

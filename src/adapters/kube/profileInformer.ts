@@ -20,13 +20,16 @@ import { supervise, type Supervision } from './supervise.js';
 
 type Cached = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
 
+const SYNC_WAIT_MS = 30_000;
+
 export class ProfileInformer implements ProfileSource {
   private readonly profilesInformer: Cached;
   private readonly namespacesInformer: Cached;
   private readonly handlers: (() => void)[] = [];
   private readonly custom: CustomObjectsApi;
   private supervisions: Supervision[] = [];
-  private synced = false;
+  /** Each informer's list succeeded at least once: only then is an empty cache "no profiles". */
+  private readonly listed = { profiles: false, namespaces: false };
 
   constructor(
     kubeConfig: KubeConfig,
@@ -34,21 +37,26 @@ export class ProfileInformer implements ProfileSource {
   ) {
     this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
     const core = kubeConfig.makeApiClient(CoreV1Api);
+    // The informer's start resolves even when its first list failed (it retries on its own): these lists
+    // say when a list really succeeded.
     this.profilesInformer = makeInformer(
       kubeConfig,
       `/apis/${GROUP}/${VERSION}/${PROFILE_PLURAL}`,
-      () =>
-        this.custom.listClusterCustomObject({
+      async () => {
+        const list = await this.custom.listClusterCustomObject({
           group: GROUP,
           version: VERSION,
           plural: PROFILE_PLURAL,
-        }) as never,
+        });
+        this.listed.profiles = true;
+        return list as never;
+      },
     );
-    this.namespacesInformer = makeInformer(
-      kubeConfig,
-      '/api/v1/namespaces',
-      () => core.listNamespace() as never,
-    );
+    this.namespacesInformer = makeInformer(kubeConfig, '/api/v1/namespaces', async () => {
+      const list = await core.listNamespace();
+      this.listed.namespaces = true;
+      return list as never;
+    });
     for (const informer of [this.profilesInformer, this.namespacesInformer]) {
       for (const event of ['add', 'update', 'delete'] as const) informer.on(event, () => this.changed());
     }
@@ -82,7 +90,11 @@ export class ProfileInformer implements ProfileSource {
       }),
     ];
     await Promise.all([this.profilesInformer.start(), this.namespacesInformer.start()]);
-    this.synced = true;
+    // Wait a while for both first lists; until they succeed, jobs wait rather than go under no profile.
+    for (let waited = 0; !this.hasSynced() && waited < SYNC_WAIT_MS; waited += 200) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    if (!this.hasSynced()) this.logger.warn('BatchProfiles not listed yet; jobs wait for them');
     this.changed();
   }
 
@@ -94,7 +106,7 @@ export class ProfileInformer implements ProfileSource {
   }
 
   hasSynced(): boolean {
-    return this.synced;
+    return this.listed.profiles && this.listed.namespaces;
   }
 
   profiles(): BatchProfile[] {

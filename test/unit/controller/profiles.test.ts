@@ -65,6 +65,7 @@ function resource(spec: Partial<Drmaa2Job['spec']> = {}, template: Record<string
 
 class MemoryProfiles implements ProfileSource {
   list: BatchProfile[] = [];
+  synced = true;
   labels: Record<string, Record<string, string>> = {
     'team-a': { tenant: 'team-a' },
     other: { tenant: 'other' },
@@ -72,7 +73,7 @@ class MemoryProfiles implements ProfileSource {
   async start() {}
   stop() {}
   hasSynced() {
-    return true;
+    return this.synced;
   }
   profiles() {
     return this.list;
@@ -140,6 +141,18 @@ describe('submission under a profile', () => {
     });
     const submitted = events.events.find((e) => e.reason === 'Submitted');
     assert.match(submitted?.note ?? '', /\(BatchProfile team-a\)$/);
+  });
+
+  it('before the profiles were first listed, a job waits: it never goes under the flags by accident', async () => {
+    source.synced = false;
+    store.put(resource());
+    await reconcile(KEY);
+    assert.equal(reason('Submitted'), 'ProfilesUnknown');
+    assert.equal(batch.calls.length, 0);
+    source.synced = true;
+    source.list = [profile('team-a')];
+    await reconcile(KEY);
+    assert.ok(batch.names()[0]?.startsWith('projects/team-a-project/'));
   });
 
   it('without any profile the flags apply, as before', async () => {

@@ -360,6 +360,7 @@ describe('conditions', () => {
       { kind: 'profileWaiting', reason: 'ProfileNotFound', message: 'm' },
       { kind: 'profileWaiting', reason: 'ProfileAmbiguous', message: 'm' },
       { kind: 'profileWaiting', reason: 'ProfileInvalid', message: 'm' },
+      { kind: 'profileWaiting', reason: 'ProfilesUnknown', message: 'm' },
       ...(['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const).map((s) =>
         submitted([batchJob(s)]),
       ),
