@@ -10,6 +10,7 @@ import { dump, load } from 'js-yaml';
 import { startControlPlane, type ControlPlane } from '../support/controlPlane.js';
 import type { KubectlResult } from '../support/kubectl.js';
 import { PROJECT_ROOT } from '../support/peers.js';
+import { celRules, parseTable, squash, type Schema } from '../support/crdSchema.js';
 
 const NS = 'crd-test';
 const CRD_NAME = 'drmaa2jobs.drmaa2.io';
@@ -25,23 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cp?.stop();
 });
-
-interface Schema {
-  type?: string;
-  description?: string;
-  properties?: Record<string, Schema>;
-  items?: Schema;
-  additionalProperties?: Schema | boolean;
-  'x-kubernetes-validations'?: CelRule[];
-}
-
-interface CelRule {
-  rule: string;
-  message?: string;
-  messageExpression?: string;
-  fieldPath?: string;
-  reason?: string;
-}
 
 interface PrinterColumn {
   name: string;
@@ -92,20 +76,6 @@ function applyJob(manifest: Job, fieldManager = 'crd-test'): Promise<KubectlResu
 
 function ok(result: KubectlResult): void {
   assert.equal(result.code, 0, result.stderr);
-}
-
-/** Every CEL rule of the schema with the dotted path of the node carrying it (`[*]` for list items). */
-function celRules(schema: Schema, path: string[] = []): { path: string; rule: CelRule }[] {
-  const here = (schema['x-kubernetes-validations'] ?? []).map((rule) => ({ path: path.join('.'), rule }));
-  const below = Object.entries(schema.properties ?? {}).flatMap(([key, child]) =>
-    celRules(child, [...path, key]),
-  );
-  const items = schema.items ? celRules(schema.items, [...path.slice(0, -1), `${path.at(-1)}[*]`]) : [];
-  const values =
-    typeof schema.additionalProperties === 'object'
-      ? celRules(schema.additionalProperties, [...path, '*'])
-      : [];
-  return [...here, ...below, ...items, ...values];
 }
 
 interface Violation {
@@ -378,19 +348,6 @@ function valueAt(obj: unknown, path: string): unknown {
     value = (value as Record<string, unknown>)[part];
   }
   return value;
-}
-
-/** The first data row of a kubectl table, by header; columns are cut at the header's positions. */
-function parseTable(output: string): Map<string, string> {
-  const [header, line] = output.split('\n');
-  const starts = [...header!.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ name: m[0], at: m.index }));
-  return new Map(
-    starts.map((col, i) => [col.name, line!.slice(col.at, starts[i + 1]?.at ?? line!.length).trim()]),
-  );
-}
-
-function squash(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
 }
 
 function yamlFiles(dir: string): string[] {

@@ -20,6 +20,7 @@ import { startControlPlane, type ControlPlane } from '../support/controlPlane.js
 import type { KubectlResult } from '../support/kubectl.js';
 import { PROJECT_ROOT } from '../support/peers.js';
 import { waitUntil } from '../support/wait.js';
+import { celRules, parseTable, squash, type Schema } from '../support/crdSchema.js';
 
 const CRD_NAME = 'batchprofiles.drmaa2.io';
 const POLICY = 'drmaa2-batch-profile';
@@ -74,21 +75,6 @@ afterAll(async () => {
   await cp?.stop();
 });
 
-interface Schema {
-  type?: string;
-  description?: string;
-  properties?: Record<string, Schema>;
-  items?: Schema;
-  additionalProperties?: Schema | boolean;
-  'x-kubernetes-validations'?: CelRule[];
-}
-
-interface CelRule {
-  rule: string;
-  message?: string;
-  fieldPath?: string;
-}
-
 interface Crd {
   spec: {
     scope: string;
@@ -136,20 +122,6 @@ function invalid(result: KubectlResult, field: string, what: string): void {
   assert.notEqual(result.code, 0, `accepted: ${what}`);
   assert.match(result.stderr, /is invalid/, result.stderr);
   assert.ok(result.stderr.includes(`${field}: `), `field ${field} not named: ${result.stderr}`);
-}
-
-/** Every CEL rule of the schema with the dotted path of the node carrying it (`[*]` for list items). */
-function celRules(schema: Schema, path: string[] = []): { path: string; rule: CelRule }[] {
-  const here = (schema['x-kubernetes-validations'] ?? []).map((rule) => ({ path: path.join('.'), rule }));
-  const below = Object.entries(schema.properties ?? {}).flatMap(([key, child]) =>
-    celRules(child, [...path, key]),
-  );
-  const items = schema.items ? celRules(schema.items, [...path.slice(0, -1), `${path.at(-1)}[*]`]) : [];
-  const values =
-    typeof schema.additionalProperties === 'object'
-      ? celRules(schema.additionalProperties, [...path, '*'])
-      : [];
-  return [...here, ...below, ...items, ...values];
 }
 
 interface Violation {
@@ -1027,16 +999,3 @@ describe('the profile admission policy', () => {
     ok(await cp.kubectl(['delete', 'd2job', 'existing', '-n', TEAM_B]));
   });
 });
-
-/** The first data row of a kubectl table, by header; columns are cut at the header's positions. */
-function parseTable(output: string): Map<string, string> {
-  const [header, line] = output.split('\n');
-  const starts = [...header!.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ name: m[0], at: m.index }));
-  return new Map(
-    starts.map((col, i) => [col.name, line!.slice(col.at, starts[i + 1]?.at ?? line!.length).trim()]),
-  );
-}
-
-function squash(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}
