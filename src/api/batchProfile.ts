@@ -1,7 +1,7 @@
 // The BatchProfile custom resource (group drmaa2.io, version v1alpha1, cluster-scoped): what a platform team
 // grants the namespaces it selects — where and as whom their Batch jobs run, and the rules their templates
 // must keep. crds/drmaa2.io_batchprofiles.yaml is its schema; these types are what the controller reads.
-import type { DeletionPolicy } from './drmaa2job.js';
+import type { DeletionPolicy, MetaCondition } from './drmaa2job.js';
 
 export const PROFILE_KIND = 'BatchProfile';
 export const PROFILE_PLURAL = 'batchprofiles';
@@ -91,14 +91,7 @@ export interface BatchProfileSpec {
 export interface BatchProfileStatus {
   observedGeneration?: number;
   /** `Ready`: True when the profile is valid and in use as written, else False with why. */
-  conditions?: {
-    type: string;
-    status: 'True' | 'False' | 'Unknown';
-    observedGeneration?: number;
-    lastTransitionTime: string;
-    reason: string;
-    message: string;
-  }[];
+  conditions?: MetaCondition[];
   /** How many Drmaa2Jobs were submitted under this profile and still exist. */
   jobs?: number;
 }

@@ -89,14 +89,19 @@ export interface ArrayStatus {
   jobs?: BatchJobRef[];
 }
 
-/** metav1.Condition */
-export interface Condition {
-  type: ConditionType;
+/** metav1.Condition, of any type (a BatchProfile's Ready, say). */
+export interface MetaCondition {
+  type: string;
   status: 'True' | 'False' | 'Unknown';
   observedGeneration?: number;
   lastTransitionTime: string;
   reason: string;
   message: string;
+}
+
+/** A Drmaa2Job's condition. */
+export interface Condition extends MetaCondition {
+  type: ConditionType;
 }
 
 export type ConditionType = 'Synced' | 'Submitted' | 'Running' | 'Complete' | 'Failed' | 'Finished';

@@ -7,7 +7,8 @@ import { parseKey } from '../api/drmaa2job.js';
 import type { Clock } from '../ports/clock.js';
 import type { JobWatch } from '../ports/jobWatch.js';
 import type { ProfileSource } from '../ports/profileSource.js';
-import { nextCondition, type AnyCondition } from '../translate/conditions.js';
+import type { MetaCondition } from '../api/drmaa2job.js';
+import { nextCondition } from '../translate/conditions.js';
 import { checkProfile } from '../translate/policy.js';
 import { formatSpecError } from '../translate/specError.js';
 import type { Source } from './runner.js';
@@ -19,9 +20,8 @@ const REFRESH_MS = 10_000;
 export function profileStatusOf(profile: BatchProfile, jobs: number, now: Date): BatchProfileStatus {
   const errors = checkProfile(profile.spec, { name: profile.metadata.name });
   const generation = profile.metadata.generation;
-  const previous = profile.status?.conditions as AnyCondition[] | undefined;
-  const ready = nextCondition<AnyCondition>(
-    previous?.find((c) => c.type === 'Ready'),
+  const ready = nextCondition<MetaCondition>(
+    profile.status?.conditions?.find((c) => c.type === 'Ready'),
     errors.length === 0
       ? {
           type: 'Ready',

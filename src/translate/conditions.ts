@@ -1,7 +1,7 @@
 // The resource's conditions as metav1.Condition, with stable, documented reasons. A condition's
 // lastTransitionTime moves only when its status flips, as Kubernetes' own controllers do, so that
 // `kubectl wait` and dashboards see real transitions rather than every rewrite.
-import type { Condition, ConditionType } from '../api/drmaa2job.js';
+import type { Condition, ConditionType, MetaCondition } from '../api/drmaa2job.js';
 
 /** Every reason the controller writes, by condition type, each with its meaning. The README's resource
  * reference lists this table; reasons are API: they never change meaning once released. */
@@ -107,18 +107,8 @@ export function metaTime(now: Date): string {
   return now.toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
-/** A metav1.Condition of any type (a BatchProfile's Ready, say). */
-export interface AnyCondition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  observedGeneration?: number;
-  lastTransitionTime: string;
-  reason: string;
-  message: string;
-}
-
 /** The condition `update` makes of `previous`: lastTransitionTime is kept while the status stays the same. */
-export function nextCondition<C extends AnyCondition>(
+export function nextCondition<C extends MetaCondition>(
   previous: C | undefined,
   update: Pick<C, 'type' | 'status' | 'reason' | 'message'>,
   generation: number | undefined,
