@@ -16,6 +16,7 @@ import type { EventSink } from '../ports/eventSink.js';
 import type { KubeStore } from '../ports/kubeStore.js';
 import { batchJobNames, formatSpecError, translateSpec, type Submission } from '../translate/index.js';
 import { checkProfile } from '../translate/policy.js';
+import type { Resolution } from '../translate/profileResolution.js';
 import { isTerminal, resynced, type Phase, type SyncProblem } from '../translate/status.js';
 import { EndedElements } from './endedElements.js';
 import { HOLD_IGNORED, batchJobNotOwnedEvent } from './events.js';
@@ -230,7 +231,9 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     if (!whole || whole.metadata.uid !== cached.metadata.uid || whole.metadata.deletionTimestamp) return {};
     const resource = whole === cached ? cached : writes.track(whole);
 
-    // 4) What only the controller can check: no Batch call, no retry until the spec changes.
+    // 4) What only the controller can check: no Batch call, no retry until the spec changes. A job that is
+    // submitted in this pass is translated once, under the profile it goes with (5b); one that is not (held,
+    // terminated, waiting) is judged by its spec alone, and by the profile only when it goes.
     const { namespace, name, uid } = resource.metadata;
     const ctx = {
       project: config.project,
@@ -238,8 +241,20 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       session: config.session,
       owner: { namespace, name, uid },
     };
-    let result = translateSpec(resource.spec, ctx);
-    if (!result.ok) {
+    const startTime = resource.spec.jobTemplate.startTime;
+    const wait = startTime ? Date.parse(startTime) - clock.now().getTime() : 0;
+    const goesNow = !resource.spec.terminate && !resource.spec.hold && wait <= 0;
+    const resolution: Resolution = (goesNow && deps.profiles?.resolve(resource)) || { kind: 'none' };
+    const profile = resolution.kind === 'profile' ? resolution.profile : undefined;
+    // A broken profile is the platform team's to mend, not the tenant's fault: its jobs wait for it.
+    const broken = profile ? checkProfile(profile.spec, { name: profile.metadata.name }) : [];
+    const under = profile && broken.length === 0 ? profile : undefined;
+    const result = translateSpec(
+      resource.spec,
+      under ? { ...ctx, profile: { name: under.metadata.name, spec: under.spec } } : ctx,
+    );
+    // The spec's own errors come first, whatever the profile.
+    if (!result.ok && result.reason === 'InvalidSpec') {
       log.warn({ fields: result.errors.map((e) => e.path) }, 'Drmaa2Job spec invalid');
       await writes.apply(resource, { kind: 'invalid', errors: result.errors }, log);
       return {};
@@ -254,15 +269,12 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       await writes.apply(resource, { kind: 'held' }, log);
       return {};
     }
-    const startTime = resource.spec.jobTemplate.startTime;
-    const wait = startTime ? Date.parse(startTime) - clock.now().getTime() : 0;
     if (wait > 0) {
       await writes.apply(resource, { kind: 'waiting', until: startTime! }, log);
       return { requeueAfterMs: wait };
     }
 
     // 5b) The profile, judged as it is now that the job is submitted: where and as whom, and its rules.
-    const resolution = deps.profiles?.resolve(resource) ?? { kind: 'none' };
     if (resolution.kind === 'waiting' || resolution.kind === 'refused') {
       log.info({ reason: resolution.reason }, 'No BatchProfile to submit under');
       const kind = resolution.kind === 'waiting' ? 'profileWaiting' : 'profileRefused';
@@ -273,28 +285,18 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       );
       return {};
     }
-    const profile = resolution.kind === 'profile' ? resolution.profile : undefined;
-    // A broken profile is the platform team's to mend, not the tenant's fault: its jobs wait for it.
-    const broken = profile ? checkProfile(profile.spec, { name: profile.metadata.name }) : [];
     if (profile && broken.length > 0) {
       const message = `BatchProfile ${profile.metadata.name} is invalid (${broken.map(formatSpecError).join('; ')}); the job is submitted once it is fixed.`;
       await writes.apply(resource, { kind: 'profileWaiting', reason: 'ProfileInvalid', message }, log);
       return {};
     }
-    if (profile) {
-      result = translateSpec(resource.spec, {
-        ...ctx,
-        profile: { name: profile.metadata.name, spec: profile.spec },
-      });
-      if (!result.ok) {
-        const policy = result.reason === 'PolicyViolation';
-        log.warn(
-          { fields: result.errors.map((e) => e.path), profile: profile.metadata.name },
-          'Drmaa2Job refused',
-        );
-        await writes.apply(resource, { kind: policy ? 'policy' : 'invalid', errors: result.errors }, log);
-        return {};
-      }
+    if (!result.ok) {
+      log.warn(
+        { fields: result.errors.map((e) => e.path), profile: profile?.metadata.name },
+        'Drmaa2Job refused',
+      );
+      await writes.apply(resource, { kind: 'policy', errors: result.errors }, log);
+      return {};
     }
 
     // 6) and 7) Buckets, then the Batch job(s); status.batchJob (and the profile) is written right after.
