@@ -79,6 +79,10 @@ export interface BatchProfileSpec {
   session?: string;
   /** The VMs' identity: always sent as `allocationPolicy.serviceAccount`. */
   serviceAccount?: { email: string; scopes?: string[] };
+  /** The caller's identity: a Google service account the controller impersonates for this profile's Batch
+   * and Cloud Storage calls, so that each tenant's jobs are made with that tenant's rights. Absent: the
+   * controller's own credentials. */
+  impersonate?: ProfileImpersonation;
   network?: { network?: string; subnetwork?: string; noExternalIpAddress?: boolean };
   /** Added to every Batch job of the profile (cost attribution); the controller's own labels win. */
   labels?: Record<string, string>;
@@ -86,6 +90,13 @@ export interface BatchProfileSpec {
   securityLevel?: SecurityLevel;
   allowed?: ProfileAllowed;
   limits?: ProfileLimits;
+}
+
+export interface ProfileImpersonation {
+  serviceAccount: string;
+  /** Service accounts between the controller's identity and `serviceAccount`, each able to mint tokens for
+   * the next (IAM Credentials' delegation chain). */
+  delegates?: string[];
 }
 
 export interface BatchProfileStatus {

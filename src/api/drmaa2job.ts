@@ -2,6 +2,7 @@
 // schema; these types are what the controller reads and writes.
 import type { JobInfo, JobState, JobTemplate } from './drmaa2.js';
 import type { BatchJobState } from './batch.js';
+import type { ProfileImpersonation } from './batchProfile.js';
 
 export const GROUP = 'drmaa2.io';
 export const VERSION = 'v1alpha1';
@@ -64,6 +65,9 @@ export interface ProfileRef {
   project: string;
   location: string;
   session: string;
+  /** The service account impersonated for its Batch calls, when the profile named one: later passes make
+   * their calls as the same caller, even once the profile has changed or gone. */
+  caller?: ProfileImpersonation;
 }
 
 export interface BatchJobRef {

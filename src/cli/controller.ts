@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
 import { createRequire } from 'node:module';
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import { createBatchJobs } from '../adapters/batch/index.js';
+import { createBatchJobs, type BatchMethod } from '../adapters/batch/index.js';
+import { GoogleCallers } from '../adapters/google/callers.js';
 import { parentOf } from '../api/batch.js';
 import { createKubeAdapters } from '../adapters/kube/index.js';
 import { createBuckets } from '../adapters/storage/index.js';
@@ -21,6 +22,7 @@ import { ProfileStatusWriter } from '../controller/profileStatus.js';
 import { createReconciler } from '../controller/reconcile.js';
 import { Runner } from '../controller/runner.js';
 import { systemClock } from '../controller/systemClock.js';
+import type { ClientsFor } from '../ports/callers.js';
 
 export interface LoggerEnvironment {
   /** Whether a person watches the output (stdout is a terminal). */
@@ -72,11 +74,14 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     observeCall: (verb, code) => metrics.kubeCall(verb, code),
     onEventDropped: () => metrics.eventDropped(),
   });
-  const client = createBatchJobs({
+  const batchOptions = {
     projectId: config.project,
     ...(config.batchEmulatorHost ? { emulatorHost: config.batchEmulatorHost } : {}),
-    observer: (method, code, ms) => metrics.batchCall(method, code, ms / 1000),
-  });
+    ...(config.batchEndpoint ? { endpoint: config.batchEndpoint } : {}),
+    observer: (method: BatchMethod, code: string, ms: number) => metrics.batchCall(method, code, ms / 1000),
+  };
+  const storageOptions = config.storageEmulatorHost ? { emulatorHost: config.storageEmulatorHost } : {};
+  const client = createBatchJobs(batchOptions);
   const batch = new ThrottledBatchJobs(client, {
     mutationsPerMinute: config.batchMutationsPerMinute,
     readsPerMinute: config.batchReadsPerMinute,
@@ -88,9 +93,17 @@ export async function runController(config: ControllerConfig, logger: Logger): P
   });
   metrics.batchRate('mutation', config.batchMutationsPerMinute);
   metrics.batchRate('read', config.batchReadsPerMinute);
-  const buckets = createBuckets(
-    config.storageEmulatorHost ? { emulatorHost: config.storageEmulatorHost } : {},
-  );
+  const buckets = createBuckets(storageOptions);
+  // A profile's caller: its own clients, under the same call budget.
+  const callers = new GoogleCallers({
+    batch: batchOptions,
+    storage: storageOptions,
+    ...(config.iamCredentialsEndpoint ? { iamCredentialsEndpoint: config.iamCredentialsEndpoint } : {}),
+  });
+  const callerClients: ClientsFor = (caller) => {
+    const clients = callers.clients(caller);
+    return { batch: batch.over(clients.batch), buckets: clients.buckets };
+  };
   // One poller per place jobs live in: the controller's own (unless every job needs a profile) and each
   // profile's project, location and session.
   const places = (): Place[] => {
@@ -101,6 +114,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
       all.push({
         parent: parentOf(profile.spec.project, profile.spec.location),
         session: sessionOf(profile),
+        ...(profile.spec.impersonate ? { caller: profile.spec.impersonate } : {}),
       });
     }
     return all;
@@ -109,7 +123,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     places,
     make: (place) =>
       new SessionPoller({
-        batch,
+        batch: place.caller ? callerClients(place.caller).batch : batch,
         parent: place.parent,
         session: place.session,
         intervalMs: config.pollIntervalMs,
@@ -130,6 +144,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     logger,
     metrics,
     jobCache: poller,
+    callers: callerClients,
     profiles: profilesFrom(kube.profiles, { requireProfile: config.requireProfile }),
   });
   const elector = config.leaderElect
@@ -185,7 +200,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
       await runner.stop();
       kube.profiles.stop();
       await Promise.all([metricsServer.close(), healthServer.close()]);
-      await client.close();
+      await Promise.all([client.close(), callers.close()]);
     },
   };
 }

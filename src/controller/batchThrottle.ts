@@ -139,8 +139,13 @@ export class ThrottledBatchJobs implements BatchJobs {
 
   constructor(
     private readonly inner: BatchJobs,
-    opts: BatchThrottleOptions,
+    opts: BatchThrottleOptions | { mutations: QuotaBucket; reads: QuotaBucket },
   ) {
+    if ('mutations' in opts) {
+      this.mutations = opts.mutations;
+      this.reads = opts.reads;
+      return;
+    }
     const random = opts.random ?? Math.random;
     this.mutations = new QuotaBucket(
       'mutation',
@@ -150,6 +155,12 @@ export class ThrottledBatchJobs implements BatchJobs {
       opts.onRateChange,
     );
     this.reads = new QuotaBucket('read', opts.readsPerMinute, opts.clock, random, opts.onRateChange);
+  }
+
+  /** The same budget over another client (another caller's credentials): the ceilings bound the
+   * controller's calls as a whole, whichever identity makes them. */
+  over(inner: BatchJobs): ThrottledBatchJobs {
+    return new ThrottledBatchJobs(inner, { mutations: this.mutations, reads: this.reads });
   }
 
   private async through<T>(bucket: QuotaBucket, call: () => Promise<T>): Promise<T> {

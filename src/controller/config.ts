@@ -30,6 +30,8 @@ export interface ControllerConfig {
   kubeconfig?: string;
   batchEmulatorHost?: string;
   storageEmulatorHost?: string;
+  batchEndpoint?: string;
+  iamCredentialsEndpoint?: string;
 }
 
 export interface ControllerFlags {
@@ -49,6 +51,8 @@ export interface ControllerFlags {
   retryPeriod?: string;
   batchMutationsPerMinute?: string;
   batchReadsPerMinute?: string;
+  batchEndpoint?: string;
+  iamCredentialsEndpoint?: string;
   metricsAddr?: string;
   healthAddr?: string;
   logLevel?: string;
@@ -149,6 +153,18 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
   const logLevel = pick(flags, env, 'logLevel') ?? defaultOf('logLevel');
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
     errors.push(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${logLevel}`);
+  const batchEndpoint = pick(flags, env, 'batchEndpoint');
+  if (batchEndpoint && batchEmulatorHost)
+    errors.push(
+      '--batch-endpoint and BATCH_EMULATOR_HOST exclude each other: the endpoint speaks TLS with credentials, the emulator host plain gRPC',
+    );
+  if (batchEndpoint && !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(batchEndpoint))
+    errors.push(`--batch-endpoint must be host or host:port, got ${JSON.stringify(batchEndpoint)}`);
+  const iamCredentialsEndpoint = pick(flags, env, 'iamCredentialsEndpoint');
+  if (iamCredentialsEndpoint && !/^https:\/\/[^\s/]+(\/[^\s]*)?$/.test(iamCredentialsEndpoint))
+    errors.push(
+      `--iam-credentials-endpoint must be an https:// URL, got ${JSON.stringify(iamCredentialsEndpoint)}`,
+    );
   if (errors.length > 0) return { ok: false, errors };
   const namespace = pick(flags, env, 'namespace');
   const selector = pick(flags, env, 'selector');
@@ -178,6 +194,10 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
       ...(kubeconfig ? { kubeconfig } : {}),
       ...(batchEmulatorHost ? { batchEmulatorHost } : {}),
       ...(env.STORAGE_EMULATOR_HOST ? { storageEmulatorHost: env.STORAGE_EMULATOR_HOST } : {}),
+      ...(batchEndpoint ? { batchEndpoint } : {}),
+      ...(iamCredentialsEndpoint
+        ? { iamCredentialsEndpoint: iamCredentialsEndpoint.replace(/\/+$/, '') }
+        : {}),
     },
   };
 }

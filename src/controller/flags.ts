@@ -161,6 +161,23 @@ export const FLAGS: readonly FlagSpec[] = [
     meaning: 'ceiling on Batch gets and lists',
   },
   {
+    flag: 'batch-endpoint',
+    key: 'batchEndpoint',
+    env: 'DRMAA2_BATCH_ENDPOINT',
+    value: '<host[:port]>',
+    shownDefault: '`batch.googleapis.com:443`',
+    meaning:
+      'the Batch API, over TLS with Google credentials (a private endpoint; not with `BATCH_EMULATOR_HOST`)',
+  },
+  {
+    flag: 'iam-credentials-endpoint',
+    key: 'iamCredentialsEndpoint',
+    env: 'DRMAA2_IAM_CREDENTIALS_ENDPOINT',
+    value: '<url>',
+    shownDefault: '`https://iamcredentials.googleapis.com`',
+    meaning: 'where tokens of the service accounts profiles impersonate are minted (`spec.impersonate`)',
+  },
+  {
     flag: 'metrics-addr',
     key: 'metricsAddr',
     env: 'DRMAA2_METRICS_ADDR',

@@ -1,9 +1,10 @@
-// One session poller per place Batch jobs live in: each distinct project, location and session (the
-// controller's own, and each BatchProfile's) is listed by its own poller, started while this instance leads
+// One session poller per place Batch jobs live in: each distinct project, location, session and caller (the
+// controller's own, and each BatchProfile's) is listed by its own poller, as that caller, started while this instance leads
 // and as profiles come and go. To the reconciler the set is one JobCache: a job is found through the
 // pollers of its parent (`projects/p/locations/l`).
 import type { Job } from '../api/batch.js';
 import { LABEL_SESSION } from '../api/drmaa2job.js';
+import { callerKey, type Caller } from '../ports/callers.js';
 import type { SyncProblem } from '../translate/conditions.js';
 import type { Enqueue, JobCache, PollHealth, SessionPoller } from './poller.js';
 import type { Source } from './runner.js';
@@ -12,6 +13,8 @@ export interface Place {
   /** `projects/{project}/locations/{location}` */
   parent: string;
   session: string;
+  /** The service account the poller lists as (a profile's `impersonate`); absent: the controller's own. */
+  caller?: Caller;
 }
 
 export interface PollerSetOptions {
@@ -21,7 +24,7 @@ export interface PollerSetOptions {
 }
 
 function keyOfPlace(place: Place): string {
-  return `${place.parent}|${place.session}`;
+  return `${place.parent}|${place.session}|${place.caller ? callerKey(place.caller) : ''}`;
 }
 
 function parentOfJob(name: string): string {
@@ -79,9 +82,10 @@ export class PollerSet implements JobCache, Source {
 
   remember(job: Job): void {
     if (!job.name) return;
-    const session = job.labels?.[LABEL_SESSION];
-    const entry = this.pollers.get(keyOfPlace({ parent: parentOfJob(job.name), session: session ?? '' }));
-    entry?.poller.remember(job);
+    const session = job.labels?.[LABEL_SESSION] ?? '';
+    const parent = parentOfJob(job.name);
+    for (const { place, poller } of this.pollers.values())
+      if (place.parent === parent && place.session === session) poller.remember(job);
   }
 
   problem(jobName?: string): SyncProblem | undefined {

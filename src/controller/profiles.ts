@@ -23,6 +23,7 @@ export function profileRef(profile: BatchProfile): ProfileRef {
     project: profile.spec.project,
     location: profile.spec.location,
     session: sessionOf(profile),
+    ...(profile.spec.impersonate ? { caller: structuredClone(profile.spec.impersonate) } : {}),
   };
 }
 

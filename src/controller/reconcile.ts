@@ -10,6 +10,7 @@ import { isActiveJob, isCancellableJob, jobNameOf, stateOf } from '../api/batch.
 import { FINALIZER, keyOf, parseKey, type Drmaa2Job } from '../api/drmaa2job.js';
 import type { BatchJobs } from '../ports/batchJobs.js';
 import type { Buckets } from '../ports/buckets.js';
+import type { Caller, CallerClients, ClientsFor } from '../ports/callers.js';
 import type { Clock } from '../ports/clock.js';
 import { isBatchError } from '../ports/errors.js';
 import type { EventSink } from '../ports/eventSink.js';
@@ -55,6 +56,9 @@ export interface ReconcilerDeps {
   logger: Logger;
   metrics?: ReconcilerMetrics;
   jobCache?: JobCache;
+  /** The Batch and Storage ports as a profile's caller (a service account the controller impersonates);
+   * without them every call is made with the controller's own credentials. */
+  callers?: ClientsFor;
   /** BatchProfiles (multi-tenant); without them every job runs with the config's project, location and
    * session. */
   profiles?: Profiles;
@@ -299,9 +303,11 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       return {};
     }
 
-    // 6) and 7) Buckets, then the Batch job(s); status.batchJob (and the profile) is written right after.
-    await ensureBuckets(result.submission, profile?.spec.project ?? config.project);
-    const submitted = await submit(resource, result.submission, log);
+    // 6) and 7) Buckets, then the Batch job(s), as the profile's caller; status.batchJob (and the profile)
+    // is written right after.
+    const as = clientsOf(profile?.spec.impersonate);
+    await ensureBuckets(as.buckets, result.submission, profile?.spec.project ?? config.project);
+    const submitted = await submit(resource, result.submission, as.batch, log);
     const phase: Phase =
       submitted.kind === 'submitted' && profile ? { ...submitted, profile: profileRef(profile) } : submitted;
     const updated = await writes.apply(resource, phase, log, pollProblem(phase));
@@ -311,10 +317,10 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
 
   // 6) Stage-out buckets exist before the job that writes into them.
   // A profile's buckets are created in its project; those it lets jobs write but not create must exist.
-  async function ensureBuckets(submission: Submission, project: string): Promise<void> {
+  async function ensureBuckets(buckets: Buckets, submission: Submission, project: string): Promise<void> {
     for (const bucket of submission.buckets) {
       try {
-        await deps.buckets.ensureBucket(bucket, project);
+        await buckets.ensureBucket(bucket, project);
       } catch (err) {
         throw new StageOutError(bucket, err);
       }
@@ -322,8 +328,13 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   }
 
   // 7) Create the Batch job(s) with deterministic IDs, adopting what an earlier pass created.
-  async function submit(resource: Drmaa2Job, submission: Submission, log: Logger): Promise<Phase> {
-    const owned = jobsOf(resource);
+  async function submit(
+    resource: Drmaa2Job,
+    submission: Submission,
+    batch: BatchJobs,
+    log: Logger,
+  ): Promise<Phase> {
+    const owned = ownedJobsFor(resource, batch, deps.jobCache);
     const jobs: OwnedJob[] = [];
     let created = false;
     for (const request of submission.requests) {
@@ -477,19 +488,29 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     return batchJobNames(resource.spec, { project, location, owner: { namespace, name, uid } }, legacy);
   }
 
-  /** Where the resource's Batch jobs live: under the profile its status records, else the profile it
-   * resolves to now (a crash between create and status write leaves no record), else the config's. */
-  function placeOf(resource: Drmaa2Job): { project: string; location: string } {
+  /** Where the resource's Batch jobs live, and as whom they are reached: under the profile its status
+   * records, else the profile it resolves to now (a crash between create and status write leaves no
+   * record), else the config's with the controller's own identity. The recorded caller is used as it is:
+   * whoever the caller, the owner guard acts only on jobs labelled with this resource's UID. */
+  function placeOf(resource: Drmaa2Job): { project: string; location: string; caller?: Caller } {
     const recorded = resource.status?.profile;
     if (recorded) return recorded;
     const resolution = deps.profiles?.resolve(resource);
-    if (resolution?.kind === 'profile') return resolution.profile.spec;
+    if (resolution?.kind === 'profile') {
+      const { project, location, impersonate } = resolution.profile.spec;
+      return { project, location, ...(impersonate ? { caller: impersonate } : {}) };
+    }
     return config;
+  }
+
+  /** The ports as the caller a profile names; the controller's own without one. */
+  function clientsOf(caller: Caller | undefined): CallerClients {
+    return caller && deps.callers ? deps.callers(caller) : { batch, buckets: deps.buckets };
   }
 
   /** The guarded Batch calls for this resource (see ownedJobs.ts): the only way a pass reaches a job. */
   function jobsOf(resource: Drmaa2Job): OwnedJobs {
-    return ownedJobsFor(resource, batch, deps.jobCache);
+    return ownedJobsFor(resource, clientsOf(placeOf(resource).caller).batch, deps.jobCache);
   }
 
   function observeSubmitLatency(resource: Drmaa2Job): void {

@@ -4,3 +4,4 @@ export type * from './clock.js';
 export type * from './kubeStore.js';
 export type * from './eventSink.js';
 export * from './errors.js';
+export * from './callers.js';

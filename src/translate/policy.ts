@@ -194,6 +194,7 @@ export function checkProfile(
       `expected one of ${SECURITY_LEVELS.join(', ')}, got ${JSON.stringify(spec.securityLevel)}`,
     );
   checkServiceAccount(spec.serviceAccount, fail);
+  checkImpersonation(spec.impersonate, fail);
   checkNetwork(spec.network, spec.location, fail);
   checkLabels(spec.labels, fail);
   checkAllowed(spec.allowed, fail);
@@ -223,6 +224,28 @@ function checkServiceAccount(account: BatchProfileSpec['serviceAccount'], fail: 
         );
     });
   }
+}
+
+/** The most delegates IAM Credentials' generateAccessToken is given here: a chain is a platform team's
+ * choice, and a long one is a mistake rather than a design. */
+const MAX_DELEGATES = 10;
+
+function checkImpersonation(caller: BatchProfileSpec['impersonate'], fail: Fail): void {
+  if (caller === undefined) return;
+  if (!isMap(caller)) return fail('impersonate', 'expected {serviceAccount, delegates}');
+  const account = (field: string, value: unknown) => {
+    if (typeof value !== 'string' || value.length > 254 || !SERVICE_ACCOUNT.test(value))
+      fail(
+        field,
+        `expected a service account's e-mail address (name@project.iam.gserviceaccount.com), got ${JSON.stringify(value)}`,
+      );
+  };
+  account('impersonate.serviceAccount', caller.serviceAccount);
+  if (caller.delegates === undefined) return;
+  if (!isStringList(caller.delegates)) return fail('impersonate.delegates', 'expected a list of strings');
+  if (caller.delegates.length > MAX_DELEGATES)
+    fail('impersonate.delegates', `at most ${MAX_DELEGATES}, got ${caller.delegates.length}`);
+  caller.delegates.slice(0, MAX_DELEGATES).forEach((d, i) => account(`impersonate.delegates[${i}]`, d));
 }
 
 function checkNetwork(network: BatchProfileSpec['network'], location: unknown, fail: Fail): void {

@@ -211,6 +211,24 @@ const FIELD_CASES: {
       }),
   },
   {
+    field: 'spec.impersonate.serviceAccount',
+    bad: (m) => (m.spec.impersonate = { serviceAccount: 'alice@example.com' }),
+    good: (m) => (m.spec.impersonate = { serviceAccount: 'caller@p-123456.iam.gserviceaccount.com' }),
+  },
+  {
+    field: 'spec.impersonate.delegates',
+    bad: (m) =>
+      (m.spec.impersonate = {
+        serviceAccount: 'caller@p-123456.iam.gserviceaccount.com',
+        delegates: Array.from({ length: 11 }, (_, i) => `d${i}@p-123456.iam.gserviceaccount.com`),
+      }),
+    good: (m) =>
+      (m.spec.impersonate = {
+        serviceAccount: 'caller@p-123456.iam.gserviceaccount.com',
+        delegates: ['hop@platform-1.iam.gserviceaccount.com'],
+      }),
+  },
+  {
     field: 'spec.network.network',
     bad: (m) => (m.spec.network = { network: 'default' }),
     good: (m) => (m.spec.network = { network: 'global/networks/default' }),

@@ -1,5 +1,6 @@
 // How the Batch client is built: against a local emulator (plain gRPC, no Google credentials) when
-// BATCH_EMULATOR_HOST is given, else against Google with Application Default Credentials.
+// BATCH_EMULATOR_HOST is given, else over TLS with Google credentials (Application Default Credentials, or
+// the auth client given, e.g. an impersonated service account) against Google or the endpoint given.
 import { createRequire } from 'node:module';
 import type { BatchServiceClient } from '@google-cloud/batch';
 
@@ -37,12 +38,40 @@ function gaxGrpc(): GrpcCredentials {
   return fromGax('@grpc/grpc-js') as GrpcCredentials;
 }
 
-export function clientOptions(opts: { projectId?: string; emulatorHost?: string }): ClientOptions {
-  const base: ClientOptions = opts.projectId ? { projectId: opts.projectId } : {};
-  if (!opts.emulatorHost) return base;
+export interface ClientSettings {
+  projectId?: string;
+  emulatorHost?: string;
+  /** `host[:port]` of the Batch API over TLS (a private endpoint, or a TLS emulator); default Google's. */
+  endpoint?: string;
+  /** The credentials every call carries; default Application Default Credentials. */
+  authClient?: ClientOptions['authClient'];
+}
+
+/** Splits `host[:port]` (port 443 when absent). */
+export function parseEndpoint(value: string): EmulatorAddress {
+  const text = value
+    .trim()
+    .replace(/^https?:\/\//i, '')
+    .replace(/\/+$/, '');
+  return /:\d{1,5}$/.test(text)
+    ? parseEmulatorHost(text)
+    : { host: text.replace(/^\[(.*)\]$/, '$1'), port: 443 };
+}
+
+export function clientOptions(opts: ClientSettings): ClientOptions {
+  const base: ClientOptions = {
+    ...(opts.projectId ? { projectId: opts.projectId } : {}),
+    ...(opts.authClient ? { authClient: opts.authClient } : {}),
+  };
+  if (!opts.emulatorHost) {
+    if (!opts.endpoint) return base;
+    const { host, port } = parseEndpoint(opts.endpoint);
+    return { ...base, apiEndpoint: host, port };
+  }
   const { host, port } = parseEmulatorHost(opts.emulatorHost);
   return {
-    ...base,
+    // Plain gRPC carries no credentials: an auth client given is not used.
+    ...(opts.projectId ? { projectId: opts.projectId } : {}),
     // A project ID keeps the auth library from asking a metadata server for one.
     projectId: opts.projectId ?? 'emulator',
     // Named explicitly, else the auth library looks for credentials (and a metadata server) to learn it.

@@ -7,7 +7,7 @@
 import { BatchServiceClient, type protos } from '@google-cloud/batch';
 import type { CreateJobRequest, Job, Task } from '../../api/batch.js';
 import { LIST_PAGE_SIZE, type BatchJobs, type JobPage, type ListJobsQuery } from '../../ports/batchJobs.js';
-import { clientOptions } from './clientOptions.js';
+import { clientOptions, type ClientSettings } from './clientOptions.js';
 import { grpcCodeName, toBatchError } from './errors.js';
 import { fromWire, toWire } from './wireForm.js';
 
@@ -17,10 +17,7 @@ export type BatchMethod = 'CreateJob' | 'GetJob' | 'ListJobs' | 'CancelJob' | 'D
  * and how long it took. Meant for metrics; it must not throw. */
 export type BatchCallObserver = (method: BatchMethod, code: string, durationMs: number) => void;
 
-export interface BatchJobsOptions {
-  projectId?: string;
-  /** `host:port` of a local Batch emulator (BATCH_EMULATOR_HOST); plain gRPC, no Google credentials. */
-  emulatorHost?: string;
+export interface BatchJobsOptions extends ClientSettings {
   /** Deadline of each call; default 30 s. */
   timeoutMs?: number;
   observer?: BatchCallObserver;

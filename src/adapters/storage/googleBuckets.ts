@@ -3,6 +3,7 @@
 //
 // The client's own retries are off: the caller (controller or tracker) retries with its own back-off.
 import { Storage, type Bucket } from '@google-cloud/storage';
+import type { AuthClient } from 'google-auth-library';
 import type { Buckets } from '../../ports/buckets.js';
 import { BatchError } from '../../ports/errors.js';
 import { bucketNameProblem } from './bucketName.js';
@@ -11,6 +12,9 @@ import { httpStatusOf, toStorageError } from './errors.js';
 export interface BucketsOptions {
   /** e.g. `http://127.0.0.1:4443` (STORAGE_EMULATOR_HOST); the library also reads that variable itself. */
   emulatorHost?: string;
+  /** The credentials every call carries (e.g. an impersonated service account); default Application
+   * Default Credentials. */
+  authClient?: AuthClient;
 }
 
 const NOT_FOUND = 404;
@@ -19,9 +23,11 @@ const CONFLICT = 409;
 export class GoogleBuckets implements Buckets {
   private readonly clients = new Map<string, Storage>();
   private readonly emulatorHost: string | undefined;
+  private readonly authClient: AuthClient | undefined;
 
   constructor(opts: BucketsOptions = {}) {
     this.emulatorHost = opts.emulatorHost;
+    this.authClient = opts.authClient;
   }
 
   async ensureBucket(name: string, project: string): Promise<'exists' | 'created'> {
@@ -47,6 +53,7 @@ export class GoogleBuckets implements Buckets {
       projectId: project,
       retryOptions: { autoRetry: false },
       ...(this.emulatorHost ? { apiEndpoint: this.emulatorHost } : {}),
+      ...(this.authClient ? { authClient: this.authClient } : {}),
     });
     this.clients.set(project, client);
     return client;

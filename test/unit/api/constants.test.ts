@@ -120,6 +120,7 @@ const EVERY_SPEC_FIELD: Complete<BatchProfileSpec> = {
   location: '',
   session: '',
   serviceAccount: { email: '', scopes: [] },
+  impersonate: { serviceAccount: '', delegates: [] },
   network: { network: '', subnetwork: '', noExternalIpAddress: true },
   labels: {},
   securityLevel: 'restricted',
@@ -158,6 +159,7 @@ const EVERY_PROFILE_REF_FIELD: Complete<ProfileRef> = {
   project: '',
   location: '',
   session: '',
+  caller: { serviceAccount: '', delegates: [] },
 };
 /** Exhaustive by type: a member added to a union and not here fails the type check. */
 const OPERATORS: Record<NonNullable<LabelSelector['matchExpressions']>[number]['operator'], true> = {

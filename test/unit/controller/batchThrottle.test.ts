@@ -124,4 +124,17 @@ describe('ThrottledBatchJobs', () => {
     assert.equal(batch.reads.rate(), 600, 'NotFound does not lower the rate');
     assert.equal(batch.mutations.rate(), 60);
   });
+
+  it("another caller's client draws from the same budget", async () => {
+    const clock = new FakeClock();
+    const own = new FakeBatchJobs();
+    const other = new FakeBatchJobs();
+    const batch = new ThrottledBatchJobs(own, { mutationsPerMinute: 60, readsPerMinute: 600, clock });
+    const asOther = batch.over(other);
+    await assert.rejects(asOther.getJob('projects/p/locations/l/jobs/none'), { kind: 'NotFound' });
+    assert.equal(other.callsOf('getJob').length, 1, "the call went to the other caller's client");
+    assert.equal(own.calls.length, 0);
+    assert.equal(asOther.reads, batch.reads, 'one read bucket');
+    assert.equal(asOther.mutations, batch.mutations, 'one mutation bucket');
+  });
 });

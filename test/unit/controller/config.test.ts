@@ -132,6 +132,27 @@ describe('parseConfig', () => {
     assert.match(errors({ ...REQUIRED, logLevel: 'loud' })[0]!, /--log-level/);
   });
 
+  it('a Batch endpoint over TLS, or an emulator host, not both; an https IAM Credentials endpoint', () => {
+    const ok = parseConfig({ ...REQUIRED, batchEndpoint: '127.0.0.1:8443' }, {});
+    assert.ok(ok.ok);
+    assert.equal(ok.config.batchEndpoint, '127.0.0.1:8443');
+    const fromEnv = parseConfig(REQUIRED, {
+      DRMAA2_BATCH_ENDPOINT: 'batch-private.p.googleapis.com',
+      DRMAA2_IAM_CREDENTIALS_ENDPOINT: 'https://iamcredentials-private.p.googleapis.com/',
+    });
+    assert.ok(fromEnv.ok);
+    assert.equal(fromEnv.config.batchEndpoint, 'batch-private.p.googleapis.com');
+    assert.equal(fromEnv.config.iamCredentialsEndpoint, 'https://iamcredentials-private.p.googleapis.com');
+    const both = parseConfig({ batchEndpoint: '127.0.0.1:8443' }, { BATCH_EMULATOR_HOST: '127.0.0.1:9' });
+    assert.ok(!both.ok);
+    assert.match(both.errors[0]!, /--batch-endpoint and BATCH_EMULATOR_HOST/);
+    assert.match(errors({ ...REQUIRED, batchEndpoint: 'https://x/y' })[0]!, /--batch-endpoint must be/);
+    assert.match(
+      errors({ ...REQUIRED, iamCredentialsEndpoint: 'http://127.0.0.1:1' })[0]!,
+      /--iam-credentials-endpoint must be an https/,
+    );
+  });
+
   it('leader election from the flag, or from the variable as true/1', () => {
     assert.equal(ok({ ...REQUIRED, leaderElect: true }).leaderElect, true);
     assert.equal(ok(REQUIRED, { DRMAA2_LEADER_ELECT: '1' }).leaderElect, true);

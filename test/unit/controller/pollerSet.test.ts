@@ -95,6 +95,27 @@ describe('PollerSet', () => {
     assert.deepEqual(set.health(), []);
   });
 
+  it('a place with another caller is another poller: a profile that changes its caller gets a new one', async () => {
+    const asCaller = { ...A, caller: { serviceAccount: 'caller@a.iam.gserviceaccount.com' } };
+    const { set, made, setPlaces, job } = setup([A, asCaller]);
+    set.start(() => undefined);
+    assert.deepEqual(made, [A, asCaller], 'same parent and session, two callers: two pollers');
+    const other = { ...A, caller: { serviceAccount: 'other@a.iam.gserviceaccount.com' } };
+    setPlaces([other]);
+    set.sync();
+    assert.deepEqual(
+      set.health().map((h) => h.place),
+      [other],
+    );
+    set.remember(job(A, 'a1'));
+    assert.equal(
+      set.get(`${A.parent}/jobs/a1`)?.name,
+      `${A.parent}/jobs/a1`,
+      "remembered in the caller's poller",
+    );
+    await set.stop();
+  });
+
   it("remembers a job in its session's poller, and says a failing poll's problem for its jobs only", async () => {
     const { batch, set, job, clock } = setup([A, B]);
     set.start(() => undefined);

@@ -9,6 +9,7 @@ import { profilesFrom } from '../../../src/controller/profiles.js';
 import { createReconciler } from '../../../src/controller/reconcile.js';
 import type { Reconcile } from '../../../src/controller/reconcileContract.js';
 import type { Buckets } from '../../../src/ports/buckets.js';
+import type { ClientsFor } from '../../../src/ports/callers.js';
 import type { ProfileSource } from '../../../src/ports/profileSource.js';
 import { FakeBatchJobs } from '../../support/fakes/fakeBatchJobs.js';
 import { FakeClock } from '../../support/fakes/fakeClock.js';
@@ -92,6 +93,31 @@ let source: MemoryProfiles;
 let reconcile: Reconcile;
 let requireProfile: boolean;
 let events: RecordingEvents;
+/** Each call made as a profile's caller, by whom: the same jobs, reached with the caller's credentials. */
+let asCaller: { caller: string; method: string; arg?: unknown }[];
+
+const callers: ClientsFor = (caller) => {
+  const by = [...(caller.delegates ?? []), caller.serviceAccount].join(' > ');
+  const batchAs = new Proxy(batch, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        asCaller.push({ caller: by, method: String(property) });
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return {
+    batch: batchAs,
+    buckets: {
+      ensureBucket: async (name, project) => {
+        asCaller.push({ caller: by, method: 'ensureBucket', arg: { name, project } });
+        return 'created';
+      },
+    },
+  };
+};
 
 function build(): Reconcile {
   const clock = new FakeClock({ start: '2025-01-01T00:00:10Z' });
@@ -104,6 +130,7 @@ function build(): Reconcile {
     config: { ...CONFIG, requeueJitter: 0 },
     logger: pino({ level: 'silent' }),
     profiles: profilesFrom(source, { requireProfile }),
+    callers,
   });
 }
 
@@ -113,6 +140,7 @@ beforeEach(() => {
   source = new MemoryProfiles();
   requireProfile = false;
   events = new RecordingEvents();
+  asCaller = [];
   reconcile = build();
 });
 
@@ -266,5 +294,77 @@ describe('deletion under a profile', () => {
     reconcile = build();
     await reconcile(KEY);
     assert.equal(batch.callsOf('cancelJob').length, 1, `the job under team-a-project was found: ${name}`);
+  });
+});
+
+describe("a profile's caller identity", () => {
+  const CALLER = 'caller@team-a-project.iam.gserviceaccount.com';
+  const HOP = 'hop@platform.iam.gserviceaccount.com';
+  const impersonating = (serviceAccount = CALLER, generation = 1) =>
+    profile('team-a', { impersonate: { serviceAccount, delegates: [HOP] } }, generation);
+  const viaCaller = (method: string) => asCaller.filter((c) => c.method === method);
+
+  it('creates the Batch job and its stage-out bucket as the impersonated account, and records it', async () => {
+    source.list = [impersonating()];
+    store.put(resource({}, { outputPath: 'gs://team-a-results/out' }));
+    await reconcile(KEY);
+    assert.equal(creates(), 1);
+    assert.deepEqual(
+      viaCaller('createJob').map((c) => c.caller),
+      [`${HOP} > ${CALLER}`],
+      'the one create went through the caller, with its delegation chain',
+    );
+    assert.deepEqual(viaCaller('ensureBucket')[0]?.arg, {
+      name: 'team-a-results',
+      project: 'team-a-project',
+    });
+    assert.deepEqual(status()?.profile?.caller, { serviceAccount: CALLER, delegates: [HOP] });
+  });
+
+  it("a profile without one: every call is the controller's own", async () => {
+    source.list = [profile('team-a')];
+    store.put(resource());
+    await reconcile(KEY);
+    assert.equal(creates(), 1);
+    assert.equal(asCaller.length, 0);
+    assert.equal(status()?.profile?.caller, undefined);
+  });
+
+  it('later passes, deletion included, act as the recorded caller even after the profile changed it', async () => {
+    source.list = [impersonating()];
+    store.put(resource());
+    await reconcile(KEY);
+    const [name] = batch.names();
+    source.list = [impersonating('someone-else@team-a-project.iam.gserviceaccount.com', 2)];
+    batch.setState(name!, 'RUNNING');
+    await reconcile(KEY);
+    assert.equal(status()?.state, 'Running');
+    store.markDeleted(KEY);
+    for (let i = 0; i < 6 && store.current(KEY); i++) {
+      await reconcile(KEY);
+      if (batch.job(name!)?.status?.state === 'CANCELLATION_IN_PROGRESS') batch.setState(name!, 'CANCELLED');
+    }
+    const cleanup = [...viaCaller('cancelJob'), ...viaCaller('deleteJob')];
+    assert.ok(cleanup.length > 0, 'the job was cancelled or deleted as a caller');
+    assert.deepEqual(new Set(asCaller.map((c) => c.caller)), new Set([`${HOP} > ${CALLER}`]));
+    const batchCalls = asCaller.filter((c) => c.method !== 'ensureBucket').length;
+    assert.equal(batch.calls.length, batchCalls, 'no Batch call went past the recorded caller');
+  });
+
+  it("a crash before the status recorded the caller: deletion finds the job as the profile's caller", async () => {
+    source.list = [impersonating()];
+    store.put(resource());
+    await reconcile(KEY);
+    const fresh = store.current(KEY)!;
+    store.put({
+      ...fresh,
+      status: {},
+      metadata: { ...fresh.metadata, deletionTimestamp: '2025-01-01T00:00:05Z' },
+    });
+    reconcile = build();
+    asCaller = [];
+    await reconcile(KEY);
+    assert.equal(viaCaller('cancelJob').length, 1);
+    assert.equal(batch.callsOf('cancelJob').length, 1, 'and no cancel went past the caller');
   });
 });

@@ -197,6 +197,10 @@ describe('checkProfile', () => {
           email: 'batch@team-a-project.iam.gserviceaccount.com',
           scopes: ['https://www.googleapis.com/auth/cloud-platform'],
         },
+        impersonate: {
+          serviceAccount: 'caller@team-a-project.iam.gserviceaccount.com',
+          delegates: ['hop@platform-project.iam.gserviceaccount.com'],
+        },
         network: {
           network: 'projects/team-a-project/global/networks/vpc',
           subnetwork:
@@ -253,6 +257,33 @@ describe('checkProfile', () => {
       'a scope that is no OAuth scope',
       { serviceAccount: { email: 'a@p-123456.iam.gserviceaccount.com', scopes: ['cloud-platform'] } },
       ['spec.serviceAccount.scopes[0]'],
+    ],
+    ['impersonate that is no object', { impersonate: 'caller' }, ['spec.impersonate']],
+    [
+      'an impersonated account that is no service account',
+      { impersonate: { serviceAccount: 'me@example.com' } },
+      ['spec.impersonate.serviceAccount'],
+    ],
+    ['impersonate without its account', { impersonate: {} }, ['spec.impersonate.serviceAccount']],
+    [
+      'a delegate that is no service account',
+      {
+        impersonate: {
+          serviceAccount: 'a@p-123456.iam.gserviceaccount.com',
+          delegates: ['b@p-123456.iam.gserviceaccount.com', 'root'],
+        },
+      },
+      ['spec.impersonate.delegates[1]'],
+    ],
+    [
+      'a delegation chain over 10',
+      {
+        impersonate: {
+          serviceAccount: 'a@p-123456.iam.gserviceaccount.com',
+          delegates: Array.from({ length: 11 }, (_, i) => `d${i}@p-123456.iam.gserviceaccount.com`),
+        },
+      },
+      ['spec.impersonate.delegates'],
     ],
     ['a network that is no network', { network: { network: 'vpc' } }, ['spec.network.network']],
     [
