@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { startEmulator } from '../emulator/index.js';
+import { load } from 'js-yaml';
+import { startEmulator, type IamOptions } from '../emulator/index.js';
 
 function choice<T extends string>(flag: string, allowed: readonly T[]) {
   return (value: string): T => {
@@ -13,6 +15,21 @@ function integer(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new Error(`expected a non-negative integer, got ${value}`);
   return n;
+}
+
+/** Identity options from a YAML or JSON file (JSON is YAML); the emulator checks their content. */
+function readIam(file: string): IamOptions {
+  try {
+    return load(readFileSync(file, 'utf8')) as IamOptions;
+  } catch (err) {
+    throw new Error(`--iam ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+function readTls(cert?: string, key?: string): { cert: string; key: string } | undefined {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) throw new Error('--tls-cert and --tls-key go together');
+  return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
 }
 
 export function registerEmulator(program: Command): void {
@@ -58,6 +75,18 @@ export function registerEmulator(program: Command): void {
       choice('--page-size-check', ['asSent', 'resolved'] as const),
       'asSent',
     )
+    .option('--tls-cert <file>', 'PEM certificate chain: serve gRPC (and the identity endpoint) over TLS')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option(
+      '--iam <file>',
+      "YAML or JSON identity options (federation, principals, tokenLifetimeSeconds): calls need a token this emulator issued and the caller's rights",
+    )
+    .option(
+      '--identity-port <port>',
+      'port of the identity endpoint with --iam (0 = any free port)',
+      integer,
+      0,
+    )
     .action(
       async (opts: {
         host: string;
@@ -69,10 +98,16 @@ export function registerEmulator(program: Command): void {
         taskDelayMs: number;
         retryUnmatched: 'fail' | 'retry';
         pageSizeCheck: 'asSent' | 'resolved';
+        tlsCert?: string;
+        tlsKey?: string;
+        iam?: string;
+        identityPort: number;
       }) => {
         if (opts.containers !== 'run' && opts.containers !== 'simulate') {
           throw new Error(`--containers must be run or simulate, got ${opts.containers}`);
         }
+        const tls = readTls(opts.tlsCert, opts.tlsKey);
+        const iam = opts.iam !== undefined ? readIam(opts.iam) : undefined;
         const emulator = await startEmulator({
           host: opts.host,
           port: opts.port,
@@ -83,9 +118,14 @@ export function registerEmulator(program: Command): void {
           retryUnmatched: opts.retryUnmatched,
           pageSizeCheck: opts.pageSizeCheck,
           ...(opts.adminPort !== undefined ? { adminPort: opts.adminPort } : {}),
+          ...(tls ? { tls } : {}),
+          ...(iam ? { iam, identityPort: opts.identityPort } : {}),
         });
         console.log(`BATCH_EMULATOR_HOST=${emulator.host}`);
         if (emulator.adminUrl) console.log(`admin endpoint: ${emulator.adminUrl}/admin/stats`);
+        if (emulator.identityUrl) console.log(`identity endpoint: ${emulator.identityUrl}`);
+        if (iam && !tls)
+          console.error('--iam without --tls-cert: Google clients send no bearer token over plain gRPC');
         const stop = () => {
           void emulator.stop().then(() => process.exit(0));
         };

@@ -1,6 +1,7 @@
 // A local Google Batch: the real BatchService protos over gRPC on loopback, real validation, Batch's state
 // machine, and script runnables executed as local processes. Point the real client at it with
-// BATCH_EMULATOR_HOST=<host>.
+// BATCH_EMULATOR_HOST=<host>. With `tls` and `iam` it also plays Google's caller identity: every call needs a
+// bearer token it issued (from its token exchange or generateAccessToken endpoints) and the caller's rights.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,11 +10,15 @@ import type { Job } from '../api/batch.js';
 import { startAdmin } from './admin.js';
 import { Engine } from './engine.js';
 import { FaultInjector, type FaultConfig, type Quota } from './faults.js';
+import { BatchGate, compileIam, type IamOptions } from './iam.js';
+import { startIdentityServer } from './identityServer.js';
 import { loadServices } from './protos.js';
 import { BATCH_PAGING, CallStats, createServer, type CallRecord } from './server.js';
 import type { LimitOptions } from './validate.js';
 
-export type { FaultConfig, Quota, CallRecord, LimitOptions };
+export type { FaultConfig, Quota, CallRecord, LimitOptions, IamOptions };
+export type { FederationProvider, PrincipalRights } from './iam.js';
+export { DEFAULT_COMPUTE_SERVICE_ACCOUNT, EMULATOR_PROJECT_NUMBER } from './iam.js';
 export type { JobSelector, PreemptionFault, SchedulingFault } from './faults.js';
 export { BATCH_QUOTA } from './faults.js';
 
@@ -50,6 +55,14 @@ export interface EmulatorOptions {
   pageSizeCheck?: 'asSent' | 'resolved';
   /** How CreateJob treats a job over the parallelism, hosts-file or job-definition-size limit. */
   limits?: LimitOptions;
+  /** PEM certificate (chain) and key: gRPC, and the identity endpoint, are served over TLS with them. Google's
+   * clients send their bearer tokens only over TLS. */
+  tls?: { cert: string; key: string };
+  /** Google's caller identity: tokens, who may call Batch where, act as and impersonate whom. Without it any
+   * call is accepted, as before. */
+  iam?: IamOptions;
+  /** Port of the identity endpoint (when `iam` is given); 0 (default) picks a free one. */
+  identityPort?: number;
 }
 
 export interface EmulatorStats {
@@ -63,6 +76,9 @@ export interface RunningEmulator {
   port: number;
   /** `http://127.0.0.1:PORT` of the admin endpoint, or '' when none was started. */
   adminUrl: string;
+  /** `https://127.0.0.1:PORT` (`http://` without `tls`) serving POST /v1/token (STS) and POST
+   * /v1/projects/-/serviceAccounts/{email}:generateAccessToken (IAM Credentials); '' without `iam`. */
+  identityUrl: string;
   stats(): EmulatorStats;
   callLog(): CallRecord[];
   /** Calls `listener` for each call as it is answered, before the answer leaves; returns the unsubscribe. */
@@ -93,8 +109,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     limits: opts.limits ?? {},
     faults: () => faults.current().faults,
   });
+  // Malformed identity options fail the start, before any port is taken.
+  const iam = opts.iam ? compileIam(opts.iam) : undefined;
   const stats = new CallStats();
   const server = createServer(loadServices(), engine, faults, stats, {
+    ...(iam ? { gate: new BatchGate(iam.policy, iam.tokens) } : {}),
     paging: {
       pageSizeDefault: opts.pageSizeDefault ?? BATCH_PAGING.pageSizeDefault,
       pageSizeMax: opts.pageSizeMax ?? BATCH_PAGING.pageSizeMax,
@@ -102,18 +121,35 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     },
     limits: opts.limits ?? {},
   });
+  const credentials = opts.tls
+    ? grpc.ServerCredentials.createSsl(
+        null,
+        [{ cert_chain: Buffer.from(opts.tls.cert), private_key: Buffer.from(opts.tls.key) }],
+        false,
+      )
+    : grpc.ServerCredentials.createInsecure();
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${opts.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
+    server.bindAsync(`${host}:${opts.port ?? 0}`, credentials, (err, p) => (err ? reject(err) : resolve(p))),
   );
   const admin =
     opts.adminPort !== undefined ? await startAdmin(host, opts.adminPort, engine, faults, stats) : undefined;
+  let identity: Awaited<ReturnType<typeof startIdentityServer>> | undefined;
+  try {
+    identity = iam ? await startIdentityServer(iam, host, opts.identityPort ?? 0, opts.tls) : undefined;
+  } catch (err) {
+    // A taken identity port must not leave the rest of the emulator running with nobody to stop it.
+    engine.stop();
+    admin?.server.close();
+    server.forceShutdown();
+    if (ownWorkDir) rmSync(workDir, { recursive: true, force: true });
+    throw err;
+  }
   let stopped = false;
   return {
     host: `${host}:${port}`,
     port,
     adminUrl: admin?.url ?? '',
+    identityUrl: identity?.url ?? '',
     stats: () => ({ calls: structuredClone(stats.calls), jobs: engine.all().length }),
     callLog: () => [...stats.log],
     onCall: (listener) => {
@@ -129,6 +165,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       stopped = true;
       engine.stop();
       admin?.server.close();
+      identity?.server.close();
+      identity?.server.closeAllConnections();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.forceShutdown();

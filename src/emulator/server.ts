@@ -9,6 +9,7 @@ import { ApiError, invalid } from './apiError.js';
 import type { Engine, OperationRecord } from './engine.js';
 import type { FaultInjector } from './faults.js';
 import { compileFilter } from './filter.js';
+import type { BatchGate } from './iam.js';
 import type { BatchServices } from './protos.js';
 import {
   validateJob,
@@ -25,6 +26,8 @@ export interface CallRecord {
   jobId?: string;
   at: number;
   code: string;
+  /** Who made the call, when the emulator checks identity and the caller was authenticated. */
+  principal?: string;
 }
 
 export class CallStats {
@@ -159,20 +162,33 @@ export function createServer(
   engine: Engine,
   faults: FaultInjector,
   stats: CallStats,
-  settings: { paging?: PagingOptions; limits?: LimitOptions } = {},
+  settings: { paging?: PagingOptions; limits?: LimitOptions; gate?: BatchGate } = {},
 ): grpc.Server {
   const paging = settings.paging ?? BATCH_PAGING;
+  const gate = settings.gate;
   const handle =
-    (method: string, body: (request: Request) => unknown) =>
+    (method: string, body: (request: Request, principal: string | undefined) => unknown) =>
     (call: grpc.ServerUnaryCall<Request, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const request = call.request ?? {};
       const at = Date.now();
-      faults
-        .before(method, at)
-        .then(() => body(request))
+      let principal: string | undefined;
+      // Google's front end refuses a call without a valid credential before quota or the service sees it;
+      // the service then checks the caller's permission on the resource before reading the request.
+      const admitted = (): Promise<void> => {
+        if (!gate) return faults.before(method, at);
+        try {
+          principal = gate.authenticate(call.metadata.get('authorization').map(String));
+        } catch (err) {
+          return Promise.reject(err as Error);
+        }
+        return faults.before(method, at).then(() => gate.authorize(principal!, method, request));
+      };
+      const who = () => (principal !== undefined ? { principal } : {});
+      admitted()
+        .then(() => body(request, principal))
         .then(
           (response) => {
-            stats.record({ method, jobId: jobIdOf(request), at, code: 'OK' });
+            stats.record({ method, jobId: jobIdOf(request), at, code: 'OK', ...who() });
             callback(null, response);
           },
           (err: unknown) => {
@@ -182,6 +198,7 @@ export function createServer(
               jobId: jobIdOf(request),
               at,
               code: grpc.status[apiError.code] ?? 'UNKNOWN',
+              ...who(),
             });
             callback({
               code: apiError.code,
@@ -193,7 +210,7 @@ export function createServer(
     };
 
   const batch: grpc.UntypedServiceImplementation = {
-    CreateJob: handle('CreateJob', (r) => {
+    CreateJob: handle('CreateJob', (r, principal) => {
       const parent = str(r.parent);
       validateParent(parent);
       const jobId = str(r.jobId);
@@ -203,6 +220,7 @@ export function createServer(
       if (!r.job) throw invalid('job is required');
       const job = fromWire<Job>(r.job);
       validateJob(job, settings.limits);
+      if (gate) gate.authorizeJob(principal!, job);
       return toWire(engine.create(parent, jobId, job, str(r.requestId)));
     }),
     GetJob: handle('GetJob', (r) => toWire(engine.get(str(r.name)))),
