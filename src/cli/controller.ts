@@ -96,6 +96,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
   const buckets = createBuckets(storageOptions);
   // A profile's caller: its own clients, under the same call budget.
   const callers = new GoogleCallers({
+    projectId: config.project,
     batch: batchOptions,
     storage: storageOptions,
     ...(config.iamCredentialsEndpoint ? { iamCredentialsEndpoint: config.iamCredentialsEndpoint } : {}),

@@ -10,7 +10,8 @@ import { waitUntil } from './wait.js';
 
 export interface ControllerProcessOptions {
   kubeconfig: string;
-  batchEmulatorHost: string;
+  /** BATCH_EMULATOR_HOST (plain gRPC); absent: the controller finds Batch through its flags (--batch-endpoint). */
+  batchEmulatorHost?: string;
   storageEmulatorHost?: string;
   /** Scratch directory for the log file (one per test file, removed with the control plane). */
   dir: string;
@@ -91,6 +92,7 @@ export async function startControllerProcess(opts: ControllerProcessOptions): Pr
       `127.0.0.1:${health}`,
       ...(opts.args ?? []),
     ];
+    const { BATCH_EMULATOR_HOST: _inherited, ...inherited } = process.env;
     const proc = startProcess({
       name,
       command: process.execPath,
@@ -98,9 +100,9 @@ export async function startControllerProcess(opts: ControllerProcessOptions): Pr
       logFile,
       workDir: opts.dir,
       env: {
-        ...process.env,
+        ...inherited,
         POD_NAME: name,
-        BATCH_EMULATOR_HOST: opts.batchEmulatorHost,
+        ...(opts.batchEmulatorHost ? { BATCH_EMULATOR_HOST: opts.batchEmulatorHost } : {}),
         ...(opts.storageEmulatorHost ? { STORAGE_EMULATOR_HOST: opts.storageEmulatorHost } : {}),
         ...opts.env,
       },

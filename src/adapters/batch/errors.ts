@@ -48,11 +48,29 @@ export function grpcCodeName(err: unknown): string {
   return (code !== undefined && GRPC_CODE_NAMES[code]) || 'UNKNOWN';
 }
 
+/** A call whose credentials could not be had (an impersonation refused, a token endpoint down) fails in the
+ * client before it reaches Batch, with the token endpoint's HTTP status as its code (grpc-js passes a
+ * metadata plugin's error code through). */
+const KIND_BY_HTTP_STATUS: ReadonlyMap<number, BatchErrorKind> = new Map([
+  [401, 'Unauthenticated'],
+  [403, 'PermissionDenied'],
+  [429, 'Unavailable'],
+  [500, 'Unavailable'],
+  [502, 'Unavailable'],
+  [503, 'Unavailable'],
+  [504, 'Unavailable'],
+]);
+
 /** Classifies any error thrown by the client; BatchErrors pass through unchanged. */
 export function toBatchError(err: unknown): BatchError {
   if (err instanceof BatchError) return err;
   const code = grpcCodeOf(err);
+  let message = err instanceof Error ? err.message : String(err);
+  if (code !== undefined && code >= 100) {
+    // grpc-js words such an error "403 undefined: ..." (no status name for the number).
+    message = message.replace(/^\d{3} undefined: /, '');
+    return new BatchError(KIND_BY_HTTP_STATUS.get(code) ?? 'Unknown', message, code);
+  }
   const kind = (code !== undefined && KIND_BY_CODE.get(code)) || 'Unknown';
-  const message = err instanceof Error ? err.message : String(err);
   return new BatchError(kind, message, code);
 }

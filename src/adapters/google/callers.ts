@@ -30,6 +30,8 @@ export interface CallersOptions {
   iamCredentialsEndpoint?: string;
   /** The controller's own credentials; default Application Default Credentials. */
   source?: () => Promise<AuthClient>;
+  /** The controller's own project: named, so that the auth library does not ask Resource Manager for one. */
+  projectId?: string;
 }
 
 interface Made {
@@ -85,15 +87,25 @@ export class GoogleCallers {
         return new GoogleBuckets({ ...this.opts.storage, authClient });
       }),
     };
-    // A failure to find the controller's own credentials is not remembered: the next pass tries again.
-    made.batch.catch(() => this.made.delete(key));
+    // A failure to find the controller's own credentials is not remembered: the next pass tries again (and
+    // meets the failure through the port it calls; until then, nobody is waiting for it).
+    const forget = () => {
+      if (this.made.get(key) === made) this.made.delete(key);
+    };
+    made.batch.catch(forget);
+    made.buckets.catch(forget);
     this.made.set(key, made);
     return made;
   }
 
   private async impersonated(caller: Caller): Promise<Impersonated> {
-    this.source ??= (this.opts.source ?? adc)();
-    this.source.catch(() => (this.source = undefined));
+    if (!this.source) {
+      const source = (this.opts.source ?? (() => adc(this.opts.projectId)))();
+      this.source = source;
+      source.catch(() => {
+        if (this.source === source) this.source = undefined;
+      });
+    }
     const { Impersonated } = await import('google-auth-library');
     return new Impersonated({
       sourceClient: await this.source,
@@ -106,9 +118,9 @@ export class GoogleCallers {
   }
 }
 
-async function adc(): Promise<AuthClient> {
+async function adc(projectId: string | undefined): Promise<AuthClient> {
   const { GoogleAuth } = await import('google-auth-library');
-  return new GoogleAuth({ scopes: [CLOUD_PLATFORM] }).getClient();
+  return new GoogleAuth({ scopes: [CLOUD_PLATFORM], ...(projectId ? { projectId } : {}) }).getClient();
 }
 
 /** The BatchJobs port over a client that is still being made (its credentials are found asynchronously). */

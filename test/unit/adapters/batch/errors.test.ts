@@ -32,6 +32,21 @@ describe('gRPC errors -> BatchError kinds', () => {
     });
   }
 
+  it("a call whose credentials could not be had: the token endpoint's HTTP status decides", () => {
+    const refused = toBatchError(
+      grpcError(
+        403,
+        '403 undefined: Getting metadata from plugin failed with error: Could not refresh access token: PERMISSION_DENIED: unable to impersonate',
+      ),
+    );
+    assert.equal(refused.kind, 'PermissionDenied');
+    assert.match(refused.message, /^Getting metadata from plugin failed/);
+    assert.equal(toBatchError(grpcError(401, '401 undefined: x')).kind, 'Unauthenticated');
+    assert.equal(toBatchError(grpcError(503, '503 undefined: x')).kind, 'Unavailable');
+    // Never InvalidArgument: a token endpoint's 400 says nothing about the job, which must not fail for it.
+    assert.equal(toBatchError(grpcError(400, '400 undefined: x')).kind, 'Unknown');
+  });
+
   it('classifies errors without a code as Unknown', () => {
     assert.equal(toBatchError(new Error('socket hang up')).kind, 'Unknown');
     assert.equal(toBatchError('plain text').message, 'plain text');
