@@ -7,6 +7,7 @@
 //   the owner guard · 8 terminate · 9 observe · 10 TTL · 11 look again
 import type { Logger } from 'pino';
 import { isActiveJob, isCancellableJob, jobNameOf, stateOf } from '../api/batch.js';
+import type { BatchProfile } from '../api/batchProfile.js';
 import { FINALIZER, keyOf, parseKey, type Drmaa2Job } from '../api/drmaa2job.js';
 import type { BatchJobs } from '../ports/batchJobs.js';
 import type { Buckets } from '../ports/buckets.js';
@@ -306,7 +307,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     // 6) and 7) Buckets, then the Batch job(s), as the profile's caller; status.batchJob (and the profile)
     // is written right after.
     const as = clientsOf(profile?.spec.impersonate);
-    await ensureBuckets(as.buckets, result.submission, profile?.spec.project ?? config.project);
+    await ensureBuckets(as.buckets, result.submission, profile);
     const submitted = await submit(resource, result.submission, as.batch, log);
     const phase: Phase =
       submitted.kind === 'submitted' && profile ? { ...submitted, profile: profileRef(profile) } : submitted;
@@ -315,15 +316,36 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     return pollAgain();
   }
 
-  // 6) Stage-out buckets exist before the job that writes into them.
-  // A profile's buckets are created in its project; those it lets jobs write but not create must exist.
-  async function ensureBuckets(buckets: Buckets, submission: Submission, project: string): Promise<void> {
+  // 6) Stage-out buckets exist before the job that writes into them. A profile's buckets are created in its
+  // project; those it lets jobs write to but not create must exist already: the job waits for them (the
+  // platform team makes them), it is not failed.
+  async function ensureBuckets(
+    buckets: Buckets,
+    submission: Submission,
+    profile: BatchProfile | undefined,
+  ): Promise<void> {
+    const project = profile?.spec.project ?? config.project;
     for (const bucket of submission.buckets) {
       try {
         await buckets.ensureBucket(bucket, project);
       } catch (err) {
         throw new StageOutError(bucket, err);
       }
+    }
+    for (const bucket of submission.mustExist ?? []) {
+      let found: boolean;
+      try {
+        found = await buckets.bucketExists(bucket, project);
+      } catch (err) {
+        throw new StageOutError(bucket, err);
+      }
+      if (!found)
+        throw new StageOutError(
+          bucket,
+          new Error(
+            `does not exist, and BatchProfile ${profile?.metadata.name ?? ''} lets stage-out write to it but not create it (allowed.buckets: no rule with create: true matches); the job is submitted once it exists`,
+          ),
+        );
     }
   }
 

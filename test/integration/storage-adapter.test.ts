@@ -42,6 +42,14 @@ describe('storage adapter against fake-gcs-server', () => {
     );
   });
 
+  it('looks a bucket up without creating it', async () => {
+    const buckets = createBuckets({ emulatorHost: gcs.storageEmulatorHost });
+    assert.equal(await buckets.bucketExists('never-made', 'p1'), false);
+    assert.equal(await buckets.bucketExists('never-made', 'p1'), false, 'and the lookup made none');
+    await buckets.ensureBucket('made-now', 'p1');
+    assert.equal(await buckets.bucketExists('made-now', 'p1'), true);
+  });
+
   it('refuses a bucket name with a path', async () => {
     await assert.rejects(
       createBuckets({ emulatorHost: gcs.storageEmulatorHost }).ensureBucket('results/run1', 'p1'),

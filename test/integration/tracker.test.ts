@@ -15,6 +15,9 @@ const realClock: Clock = {
 };
 
 const noBuckets: Buckets = {
+  bucketExists: async () => {
+    throw new Error('no stage-out buckets in these tests');
+  },
   ensureBucket: async () => {
     throw new Error('no stage-out buckets in these tests');
   },

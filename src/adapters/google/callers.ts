@@ -50,7 +50,10 @@ export class GoogleCallers {
     const made = this.make(caller);
     return {
       batch: new DeferredBatchJobs(made.batch),
-      buckets: { ensureBucket: async (name, project) => (await made.buckets).ensureBucket(name, project) },
+      buckets: {
+        ensureBucket: async (name, project) => (await made.buckets).ensureBucket(name, project),
+        bucketExists: async (name, project) => (await made.buckets).bucketExists(name, project),
+      },
     };
   }
 

@@ -46,6 +46,13 @@ export class GoogleBuckets implements Buckets {
     }
   }
 
+  async bucketExists(name: string, project: string): Promise<boolean> {
+    const problem = bucketNameProblem(name);
+    if (problem)
+      throw new BatchError('InvalidArgument', `invalid bucket name ${JSON.stringify(name)}: ${problem}`);
+    return exists(this.client(project).bucket(name));
+  }
+
   private client(project: string): Storage {
     const existing = this.clients.get(project);
     if (existing) return existing;

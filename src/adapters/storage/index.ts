@@ -9,10 +9,10 @@ export { bucketNameProblem } from './bucketName.js';
 /** Builds the Buckets port; `emulatorHost` (STORAGE_EMULATOR_HOST) points it at fake-gcs-server. */
 export function createBuckets(opts: BucketsOptions = {}): Buckets {
   let client: Promise<Buckets> | undefined;
+  const loaded = () =>
+    (client ??= import('./googleBuckets.js').then(({ GoogleBuckets }) => new GoogleBuckets(opts)));
   return {
-    async ensureBucket(name, project) {
-      client ??= import('./googleBuckets.js').then(({ GoogleBuckets }) => new GoogleBuckets(opts));
-      return (await client).ensureBucket(name, project);
-    },
+    ensureBucket: async (name, project) => (await loaded()).ensureBucket(name, project),
+    bucketExists: async (name, project) => (await loaded()).bucketExists(name, project),
   };
 }

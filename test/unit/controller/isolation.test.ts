@@ -43,7 +43,7 @@ beforeEach(() => {
   reconcile = createReconciler({
     store,
     batch,
-    buckets: { ensureBucket: async () => 'exists' },
+    buckets: { ensureBucket: async () => 'exists', bucketExists: async () => true },
     events,
     clock,
     config: CONFIG,

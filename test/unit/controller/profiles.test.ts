@@ -86,7 +86,12 @@ class MemoryProfiles implements ProfileSource {
   async patchStatus() {}
 }
 
-const buckets: Buckets = { ensureBucket: async () => 'exists' };
+/** The buckets that exist, as the platform team made them. */
+let existing: Set<string>;
+const buckets: Buckets = {
+  ensureBucket: async () => 'exists',
+  bucketExists: async (name) => existing.has(name),
+};
 let store: FakeKubeStore;
 let batch: FakeBatchJobs;
 let source: MemoryProfiles;
@@ -115,6 +120,10 @@ const callers: ClientsFor = (caller) => {
         asCaller.push({ caller: by, method: 'ensureBucket', arg: { name, project } });
         return 'created';
       },
+      bucketExists: async (name, project) => {
+        asCaller.push({ caller: by, method: 'bucketExists', arg: { name, project } });
+        return existing.has(name);
+      },
     },
   };
 };
@@ -141,6 +150,7 @@ beforeEach(() => {
   requireProfile = false;
   events = new RecordingEvents();
   asCaller = [];
+  existing = new Set();
   reconcile = build();
 });
 
@@ -278,6 +288,34 @@ describe('submission under a profile', () => {
   });
 });
 
+describe("a profile's buckets", () => {
+  const ruled = (create: boolean) =>
+    profile('team-a', {
+      securityLevel: 'baseline',
+      allowed: { buckets: [{ name: 'team-a-*', access: 'ReadWrite', create }] },
+    });
+
+  it('a bucket the profile lets jobs write to but not create: the job waits for it, then goes', async () => {
+    source.list = [ruled(false)];
+    store.put(resource({}, { outputPath: 'gs://team-a-results/out' }));
+    await reconcile(KEY).catch(() => undefined);
+    assert.equal(creates(), 0, 'no Batch job while the bucket is missing');
+    const synced = status()?.conditions?.find((c) => c.type === 'Synced');
+    assert.equal(synced?.reason, 'StorageError');
+    assert.match(synced?.message ?? '', /team-a-results.*does not exist.*not create it/);
+    existing.add('team-a-results');
+    await reconcile(KEY);
+    assert.equal(creates(), 1);
+  });
+
+  it('one it may create is not looked up as a must-exist bucket', async () => {
+    source.list = [ruled(true)];
+    store.put(resource({}, { outputPath: 'gs://team-a-results/out' }));
+    await reconcile(KEY);
+    assert.equal(creates(), 1);
+  });
+});
+
 describe('deletion under a profile', () => {
   it("finds a job whose creation no status recorded (a crash) under the profile's project", async () => {
     source.list = [profile('team-a')];
@@ -347,7 +385,7 @@ describe("a profile's caller identity", () => {
     const cleanup = [...viaCaller('cancelJob'), ...viaCaller('deleteJob')];
     assert.ok(cleanup.length > 0, 'the job was cancelled or deleted as a caller');
     assert.deepEqual(new Set(asCaller.map((c) => c.caller)), new Set([`${HOP} > ${CALLER}`]));
-    const batchCalls = asCaller.filter((c) => c.method !== 'ensureBucket').length;
+    const batchCalls = asCaller.filter((c) => !/bucket/i.test(c.method)).length;
     assert.equal(batch.calls.length, batchCalls, 'no Batch call went past the recorded caller');
   });
 

@@ -19,6 +19,10 @@ export class RecordingBuckets implements Buckets {
     if (this.failWith) throw this.failWith;
     return 'created';
   }
+
+  async bucketExists(): Promise<boolean> {
+    return true;
+  }
 }
 
 export interface Setup {
