@@ -6,7 +6,7 @@
 // the token of the account the profile impersonates (IAM Credentials). Each tenant's jobs are created, read
 // and deleted as that tenant's account; a profile that points one tenant's identity at another tenant's
 // project or VM account is refused by the emulator, so nothing of the other tenant's is touched.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -17,6 +17,7 @@ import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js
 import { trackDirectory, untrackDirectory } from '../support/cleanup.js';
 import { startControlPlane, type ControlPlane } from '../support/controlPlane.js';
 import { startControllerProcess, type ControllerProcess } from '../support/controllerProcess.js';
+import { writeExternalAccount } from '../support/federation.js';
 import { waitUntil } from '../support/wait.js';
 
 const POOL = 'projects/123456789012/locations/global/workloadIdentityPools/clusters';
@@ -177,20 +178,13 @@ beforeAll(async () => {
     '--duration=1h',
   ]);
   assert.equal(token.code, 0, token.stderr);
-  const tokenFile = join(dir, 'token');
-  writeFileSync(tokenFile, token.stdout.trim());
-  const credentials = join(dir, 'credentials.json');
-  writeFileSync(
-    credentials,
-    JSON.stringify({
-      type: 'external_account',
-      audience: AUDIENCE,
-      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
-      token_url: `${emulator.identityUrl}/v1/token`,
-      service_account_impersonation_url: `${emulator.identityUrl}/v1/projects/-/serviceAccounts/${CONTROLLER}:generateAccessToken`,
-      credential_source: { file: tokenFile },
-    }),
-  );
+  const credentials = writeExternalAccount({
+    dir,
+    identityUrl: emulator.identityUrl,
+    audience: AUDIENCE,
+    subjectToken: token.stdout.trim(),
+    serviceAccount: CONTROLLER,
+  });
   for (const [ns, tenant] of [
     ['team-a', 'a'],
     ['team-b', 'b'],

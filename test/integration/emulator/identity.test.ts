@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, createPrivateKey, sign, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import {
 } from '../../../src/emulator/index.js';
 import { generateCerts } from '../../support/certs.js';
 import { trackDirectory, untrackDirectory } from '../../support/cleanup.js';
+import { writeExternalAccount } from '../../support/federation.js';
 import { scriptJob } from './client.js';
 
 const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
@@ -437,20 +438,13 @@ describe('the token exchange', () => {
 
 describe('workload identity federation from a credentials file', () => {
   it('reaches Batch as the impersonated account, as google-auth-library does it from ADC', async () => {
-    const jwtFile = join(dir, 'subject-token.jwt');
-    writeFileSync(jwtFile, subjectToken(WIF_SUB));
-    const credentials = join(dir, 'external-account.json');
-    writeFileSync(
-      credentials,
-      JSON.stringify({
-        type: 'external_account',
-        audience: AUDIENCE,
-        subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
-        token_url: `${emulator.identityUrl}/v1/token`,
-        service_account_impersonation_url: `${emulator.identityUrl}/v1/projects/-/serviceAccounts/${TENANT_B}:generateAccessToken`,
-        credential_source: { file: jwtFile },
-      }),
-    );
+    const credentials = writeExternalAccount({
+      dir,
+      identityUrl: emulator.identityUrl,
+      audience: AUDIENCE,
+      subjectToken: subjectToken(WIF_SUB),
+      serviceAccount: TENANT_B,
+    });
     const jobId = `wif-${++counter}`;
     // Application Default Credentials, as a pod would have them; the STS client inside the library builds its
     // own transport, so the test CA reaches it only through NODE_EXTRA_CA_CERTS.
