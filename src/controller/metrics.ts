@@ -1,5 +1,23 @@
 // The controller's Prometheus metrics, on a registry of its own.
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** V8 heap in use right after the latest full collection: what the controller holds, without the garbage a
+ * heap in use also counts until it is collected. One observer per process, however many registries. */
+let liveHeapBytes = 0;
+let observingCollections = false;
+
+function observeFullCollections(): void {
+  if (observingCollections) return;
+  observingCollections = true;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)
+        liveHeapBytes = getHeapStatistics().used_heap_size;
+    }
+  }).observe({ entryTypes: ['gc'] });
+}
 
 export interface ControllerMetrics {
   registry: Registry;
@@ -20,6 +38,15 @@ export interface ControllerMetrics {
 export function createMetrics(): ControllerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'drmaa2_controller_' });
+  observeFullCollections();
+  new Gauge({
+    name: 'drmaa2_controller_heap_live_bytes',
+    help: 'V8 heap in use right after the latest full garbage collection (0 before the first): the live data',
+    registers: [registry],
+    collect() {
+      this.set(liveHeapBytes);
+    },
+  });
   const reconciles = new Counter({
     name: 'drmaa2_reconcile_total',
     help: 'Reconciles by result',

@@ -55,8 +55,12 @@ export function reportLines(r: BenchReport): string[] {
       `${fixed(r.controller.end.rssMb, 0)} MB at the end, ${fixed(r.controller.end.peakRssMb, 0)} MB peak (${r.controller.processes} process(es)); V8 heap in use ${fixed(r.controller.heapUsedMb, 0)} MB`,
     ],
     [
+      'controller live heap',
+      `${fixed(r.controller.liveHeap.beforeMb, 1)} MB before the load, ${fixed(r.controller.liveHeap.peakMb, 1)} MB at most: ${fixed(r.controller.liveHeap.perJobKb, 2)} KB per job`,
+    ],
+    [
       'controller CPU',
-      `${fixed(r.controller.end.cpuSeconds, 1)} s in all, ${fixed(r.controller.end.peakCpuCores)} cores at peak`,
+      `${fixed(r.controller.end.cpuSeconds, 1)} s in all = ${fixed(r.controller.cpuMsPerJob, 2)} ms per job, ${fixed(r.controller.end.peakCpuCores)} cores at peak; ${fixed(r.controller.reconcilesPerJob, 2)} reconciles per job`,
     ],
     [
       'counts',

@@ -15,6 +15,7 @@ import { BenchClient } from './kubeClient.js';
 import { benchJob, jobName } from './manifest.js';
 import { Observer } from './observer.js';
 import { inParallel, spread, type Spread } from './stats.js';
+import { LiveHeapSampler } from './liveHeap.js';
 import { UsageSampler, type UsageFigures } from './usageSampler.js';
 
 export interface BenchOptions {
@@ -50,7 +51,18 @@ export interface BenchReport {
   batchReadsPerJobPerPollInterval: { polling: number; all: number; jobIntervals: number };
   kubeRequestsPerJob: { controller: Record<string, number>; apiServer: Record<string, number> };
   /** heapUsedMb: V8 heap in use at the end (from the controller's own metrics), summed over processes. */
-  controller: { end: UsageFigures; processes: number; heapUsedMb: number };
+  controller: {
+    end: UsageFigures;
+    processes: number;
+    heapUsedMb: number;
+    /** The live heap (V8 heap in use right after a full collection), summed over processes: before the load
+     * and its highest during the run; `perJobKb` is the growth per resource, all of which the controller
+     * holds at the end. */
+    liveHeap: { beforeMb: number; peakMb: number; perJobKb: number };
+    /** Controller CPU time per job, and reconcile passes per job. */
+    cpuMsPerJob: number;
+    reconcilesPerJob: number;
+  };
   /** wrongShard: Batch jobs created by another shard's controller than the resource's label names. */
   counts: {
     created: number;
@@ -175,6 +187,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const clientBefore = client.requests;
     const sampler = new UsageSampler(() => controllers.map((c) => c.pid()));
     sampler.start();
+    const liveHeap = new LiveHeapSampler(controllers);
+    await liveHeap.start();
     const created = new Map<string, number>();
     const started = performance.now();
     log(
@@ -210,6 +224,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       clearInterval(ended);
     }
     const usage = sampler.stop();
+    const live = await liveHeap.stop();
     const apiAfter = await apiServerRequests(cp.kubectl);
     const benchRequests = client.requests - clientBefore;
 
@@ -256,8 +271,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 
     const controllerCalls: Record<string, number> = {};
     let heapUsed = 0;
+    let reconciles = 0;
     for (const c of controllers) {
       const text = await c.metrics();
+      reconciles += Object.values(counterBy(text, 'drmaa2_reconcile_total', 'result')).reduce(
+        (a, b) => a + b,
+        0,
+      );
       heapUsed += Number(/^drmaa2_controller_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? 0);
       for (const [verb, n] of Object.entries(counterBy(text, 'drmaa2_kube_api_calls_total', 'verb'))) {
         controllerCalls[verb] = (controllerCalls[verb] ?? 0) + n;
@@ -318,7 +338,18 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         controller: perJob(controllerCalls, options.jobs),
         apiServer: perJob(apiServer, options.jobs),
       },
-      controller: { end: usage, processes: controllers.length, heapUsedMb: heapUsed / 2 ** 20 },
+      controller: {
+        end: usage,
+        processes: controllers.length,
+        heapUsedMb: heapUsed / 2 ** 20,
+        liveHeap: {
+          beforeMb: live.before / 2 ** 20,
+          peakMb: live.peak / 2 ** 20,
+          perJobKb: Math.max(0, live.peak - live.before) / 1024 / options.jobs,
+        },
+        cpuMsPerJob: (usage.cpuSeconds * 1000) / options.jobs,
+        reconcilesPerJob: reconciles / options.jobs,
+      },
       counts: {
         created: created.size,
         submitted: toSubmitted.length,

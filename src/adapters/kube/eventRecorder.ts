@@ -14,8 +14,8 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Drmaa2Job } from '../../api/drmaa2job.js';
 import type { EventSink, JobEvent } from '../../ports/eventSink.js';
+import { EventSeries } from './eventSeries.js';
 
-const SERIES_WINDOW_MS = 10 * 60_000;
 /** Event writes in flight at once. */
 const EVENT_WRITERS = 2;
 /** Events waiting to be written; more are dropped (and counted in the log). */
@@ -33,16 +33,9 @@ function regardingOf(job: Drmaa2Job): Regarding {
   return { apiVersion: job.apiVersion, kind: job.kind, metadata: { name, namespace, uid, resourceVersion } };
 }
 
-interface Recorded {
-  name: string;
-  namespace: string;
-  count: number;
-  at: number;
-}
-
 export class EventRecorder implements EventSink {
   private readonly api: EventsV1Api;
-  private readonly recent = new Map<string, Recorded>();
+  private readonly series = new EventSeries();
   private readonly pending: { job: Regarding; event: JobEvent }[] = [];
   private writing = 0;
   private dropped = 0;
@@ -90,10 +83,8 @@ export class EventRecorder implements EventSink {
   private async record(job: Regarding, event: JobEvent): Promise<void> {
     const key = `${job.metadata.uid}/${event.reason}/${event.action}`;
     const now = Date.now();
-    const previous = this.recent.get(key);
-    if (previous && now - previous.at < SERIES_WINDOW_MS) {
-      previous.count++;
-      previous.at = now;
+    const previous = this.series.continued(key, now);
+    if (previous) {
       await this.api.patchNamespacedEvent(
         {
           name: previous.name,
@@ -132,16 +123,6 @@ export class EventRecorder implements EventSink {
         },
       },
     });
-    this.recent.set(key, {
-      name: created.metadata!.name!,
-      namespace: job.metadata.namespace,
-      count: 1,
-      at: now,
-    });
-    if (this.recent.size > 10_000) this.prune(now);
-  }
-
-  private prune(now: number): void {
-    for (const [key, value] of this.recent) if (now - value.at >= SERIES_WINDOW_MS) this.recent.delete(key);
+    this.series.started(key, { name: created.metadata!.name!, namespace: job.metadata.namespace, at: now });
   }
 }

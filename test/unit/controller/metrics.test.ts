@@ -1,6 +1,8 @@
 // The controller's metrics: each recorder moves its series, on a registry of the controller's own.
 import { describe, it } from 'vitest';
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createMetrics } from '../../../src/controller/metrics.js';
 
 async function text(metrics: ReturnType<typeof createMetrics>): Promise<string> {
@@ -61,6 +63,18 @@ describe('createMetrics', () => {
     assert.match(out, /drmaa2_workqueue_depth 7/);
     assert.match(out, /drmaa2_workqueue_latency_seconds_count 1/);
     assert.match(out, /drmaa2_submit_latency_seconds_count 1/);
+  });
+
+  it('the live heap: what a full collection left in use', async () => {
+    const metrics = createMetrics();
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    gc();
+    // The collection is reported to observers on a later turn of the event loop.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const live = Number(/^drmaa2_controller_heap_live_bytes (\S+)$/m.exec(await text(metrics))?.[1]);
+    assert.ok(live > 1_000_000, `live heap ${live}`);
+    assert.ok(live < 2 ** 32);
   });
 
   it('two controllers in one process do not share series', async () => {
