@@ -7,6 +7,7 @@
 // Within each of the two kinds, namespaces take turns: each has its own first-in-first-out line and the
 // queue hands out one key from each namespace that has one waiting, in rotation, so that one tenant's burst
 // of thousands of new jobs holds another tenant's single job back by at most one key per busy namespace.
+import { DelayedAdds } from './delayedAdds.js';
 import { backoffDelay } from '../translate/backoff.js';
 import type { Clock } from '../ports/clock.js';
 
@@ -154,7 +155,7 @@ export class WorkQueue {
   /** Keys added while in flight, queued again when done; true when one of those adds was urgent. */
   private readonly dirty = new Map<string, boolean>();
   private readonly failuresByKey = new Map<string, number>();
-  private readonly timers = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
+  private readonly delayed: DelayedAdds;
   private readonly addedAt = new Map<string, number>();
   private readonly getters: ((key: string | undefined) => void)[] = [];
   private readonly idle: (() => void)[] = [];
@@ -171,6 +172,7 @@ export class WorkQueue {
     this.jitter = opts.jitter ?? 0.2;
     this.random = opts.random ?? Math.random;
     this.now = () => opts.clock?.now().getTime() ?? Date.now();
+    this.delayed = new DelayedAdds(this.now, (key) => this.add(key));
   }
 
   add(key: string, opts: AddOptions = {}): void {
@@ -220,16 +222,7 @@ export class WorkQueue {
     if (requestedMs <= 0) return this.add(key);
     // A timer longer than 2^31-1 ms fires at once; a day is as good: the key is looked at again and waits anew.
     const delayMs = Math.min(requestedMs, MAX_DELAY_MS);
-    const at = this.now() + delayMs;
-    const pending = this.timers.get(key);
-    if (pending && pending.at <= at) return;
-    if (pending) clearTimeout(pending.timer);
-    const timer = setTimeout(() => {
-      this.timers.delete(key);
-      this.add(key);
-    }, delayMs);
-    timer.unref?.();
-    this.timers.set(key, { at, timer });
+    this.delayed.schedule(key, this.delayed.now() + delayMs);
   }
 
   /** The back-off the next addRateLimited of this key waits. */
@@ -293,8 +286,7 @@ export class WorkQueue {
   /** Stops handing out keys; pending delayed adds are dropped; waiting getters receive undefined. */
   shutDown(): void {
     this.shuttingDown = true;
-    for (const { timer } of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
+    this.delayed.clear();
     this.urgentLines.clear();
     this.otherLines.clear();
     this.queued.clear();
