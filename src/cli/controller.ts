@@ -135,6 +135,8 @@ export async function runController(config: ControllerConfig, logger: Logger): P
       }),
   });
   const profileChanges = new ProfileChanges(kube.profiles, kube.watch, () => poller.sync());
+  // A backlog: more keys waiting than four rounds of the workers take.
+  let waiting = () => 0;
   const reconcile = createReconciler({
     store: kube.store,
     batch,
@@ -146,6 +148,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     metrics,
     jobCache: poller,
     callers: callerClients,
+    backlogged: () => waiting() > config.concurrency * 4,
     profiles: profilesFrom(kube.profiles, { requireProfile: config.requireProfile }),
   });
   const elector = config.leaderElect
@@ -172,6 +175,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     metrics,
     ...(elector ? { elector } : {}),
   });
+  waiting = () => runner.waiting();
   const metricsServer = await startHttpServer({ addr: config.metricsAddr, metrics });
   const healthServer = await startHttpServer({
     addr: config.healthAddr,

@@ -63,6 +63,9 @@ export interface ReconcilerDeps {
   /** BatchProfiles (multi-tenant); without them every job runs with the config's project, location and
    * session. */
   profiles?: Profiles;
+  /** Whether more keys wait than the workers take at once: then moves between active states are not
+   * written (see rung 9). */
+  backlogged?: () => boolean;
   /** Random source for the requeue jitter (tests pass a constant). */
   random?: () => number;
 }
@@ -157,7 +160,23 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       return { requeueAfterMs: Math.min(config.pollIntervalMs, UNLISTED_TASKS_REQUEUE_MS) };
     }
     unlistedTasks.forget(key);
-    resource = await writes.apply(resource, observed, log, pollProblem(observed));
+    // While a backlog exists, a move between active states (Queued to Running, task counts) waits: the pass
+    // that sees the job end writes the end, and a resync after the backlog the state it is in then. What a
+    // user acts on is always written at once: the submission, the end, a problem, a changed spec.
+    const problem = pollProblem(observed);
+    if (
+      deps.backlogged?.() &&
+      current &&
+      !cancelled &&
+      !problem &&
+      observed.kind === 'submitted' &&
+      observed.jobs.every(isActiveJob) &&
+      !isTerminal(resource.status?.state) &&
+      resource.status?.batchJob &&
+      resource.status.conditions?.find((c) => c.type === 'Synced')?.status !== 'False'
+    )
+      return pollAgain();
+    resource = await writes.apply(resource, observed, log, problem);
 
     // 10) TTL of a job that just ended.
     if (isTerminal(resource.status?.state)) {

@@ -94,6 +94,11 @@ export class Runner {
     return this.queue !== undefined;
   }
 
+  /** Keys waiting for a worker (0 while not working): a backlog, when it is larger than the workers. */
+  waiting(): number {
+    return this.queue?.len() ?? 0;
+  }
+
   /** Ready when the watch has synced, whether leading or standing by. */
   ready(): boolean {
     return this.opts.watch.hasSynced() && !this.stopping;

@@ -60,7 +60,7 @@ export function reportLines(r: BenchReport): string[] {
     ],
     [
       'controller CPU',
-      `${fixed(r.controller.end.cpuSeconds, 1)} s in all = ${fixed(r.controller.cpuMsPerJob, 2)} ms per job, ${fixed(r.controller.end.peakCpuCores)} cores at peak; ${fixed(r.controller.reconcilesPerJob, 2)} reconciles per job`,
+      `${fixed(r.controller.end.cpuSeconds, 1)} s in all, ${fixed(r.controller.end.cpuSecondsDuringLoad, 1)} s during the load = ${fixed(r.controller.cpuMsPerJob, 2)} ms per job, ${fixed(r.controller.end.peakCpuCores)} cores at peak; ${fixed(r.controller.reconcilesPerJob, 2)} reconciles per job`,
     ],
     [
       'counts',

@@ -7,6 +7,8 @@ export interface UsageFigures {
   rssMb: number;
   peakRssMb: number;
   cpuSeconds: number;
+  /** CPU time spent since start(): the load's, without the process's own start-up. */
+  cpuSecondsDuringLoad: number;
   /** Most CPU cores busy over one sampling period. */
   peakCpuCores: number;
 }
@@ -19,7 +21,10 @@ export class UsageSampler {
 
   constructor(private readonly pids: () => number[]) {}
 
+  private cpuAtStart = 0;
+
   start(everyMs = 250): void {
+    this.cpuAtStart = this.sample().cpuSeconds;
     this.timer = setInterval(() => this.sample(), everyMs);
   }
 
@@ -43,6 +48,7 @@ export class UsageSampler {
       rssMb: rss / 2 ** 20,
       peakRssMb: this.peak / 2 ** 20,
       cpuSeconds: cpu,
+      cpuSecondsDuringLoad: cpu - this.cpuAtStart,
       peakCpuCores: this.peakCores,
     };
   }

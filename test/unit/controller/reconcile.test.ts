@@ -385,6 +385,34 @@ describe('9) observe', () => {
     assert.deepEqual(await quietPasses(), { calls: 0, patches: 0 }, 'an ended job needs no Batch call');
   });
 
+  it('while a backlog exists, Queued to Running waits; the end is written at once', async () => {
+    let backlogged = true;
+    reconcile = createReconciler({
+      store,
+      batch,
+      buckets,
+      events,
+      clock,
+      config: { ...CONFIG, requeueJitter: 0 },
+      logger: pino({ level: 'silent' }),
+      backlogged: () => backlogged,
+    });
+    const name = await submitted();
+    assert.equal(status()?.state, 'Queued', 'the submission is written, backlog or not');
+    batch.setState(name, 'RUNNING');
+    const patches = store.statusPatches;
+    assert.deepEqual(await reconcile(KEY), { requeueAfterMs: POLL_MS });
+    assert.equal(store.statusPatches, patches, 'no write for the move between active states');
+    assert.equal(status()?.state, 'Queued');
+    backlogged = false;
+    await reconcile(KEY);
+    assert.equal(status()?.state, 'Running', 'written by the first pass after the backlog');
+    backlogged = true;
+    batch.setState(name, 'SUCCEEDED');
+    await reconcile(KEY);
+    assert.equal(status()?.state, 'Done', 'the end is written during a backlog too');
+  });
+
   it('lists tasks only once the job ended', async () => {
     const name = await submitted();
     batch.setState(name, 'RUNNING');
