@@ -184,7 +184,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     ready: () =>
       runner.ready() &&
       kube.profiles.hasSynced() &&
-      (!runner.isWorking() || poller.health().every((p) => p.health.ok)),
+      (!runner.isWorking() || pollsReady(poller.health().map((p) => p.health))),
     readyDetail: () =>
       runner.isWorking()
         ? poller.health().flatMap((p) => pollDetail(true, p.health, p.place))
@@ -208,6 +208,14 @@ export async function runController(config: ControllerConfig, logger: Logger): P
       await Promise.all([client.close(), callers.close()]);
     },
   };
+}
+
+/** Whether the polls leave the controller ready: unless every place's poll is failing. One place failing
+ * alone (a profile whose caller may not list its project, say) is that place's trouble, shown on its jobs
+ * (Synced=False, BatchPollFailing) and in the readiness answer's lines; it must not take the controller of
+ * every other tenant out of service. None failing, or no place at all, is ready. */
+export function pollsReady(health: PollHealth[]): boolean {
+  return health.length === 0 || health.some((h) => h.ok);
 }
 
 /** The readiness answer's word on the session poll. */

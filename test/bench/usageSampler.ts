@@ -33,7 +33,13 @@ export class UsageSampler {
     let cpu = 0;
     let hwm = 0;
     for (const pid of this.pids()) {
-      const u = usageOf(pid);
+      // A process that has just ended has no /proc entry: the bench reports its end, not this.
+      let u;
+      try {
+        u = usageOf(pid);
+      } catch {
+        continue;
+      }
       rss += u.rssBytes;
       cpu += u.cpuSeconds;
       hwm += u.peakRssBytes;

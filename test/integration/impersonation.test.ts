@@ -219,8 +219,6 @@ beforeAll(async () => {
       GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: join(plane.dir, 'ca.crt'),
       GOOGLE_APPLICATION_CREDENTIALS: credentials,
     },
-    // The crossed profiles' polls fail by design, which makes the controller unready.
-    waitReady: false,
   });
 }, 180_000);
 
@@ -306,6 +304,22 @@ describe('each profile as its own caller', () => {
       0,
       'no Batch call was made as the stranger',
     );
+  });
+
+  it("the crossed profiles' failing polls leave the controller ready, and readiness names them", async () => {
+    const health = controller.healthUrl();
+    let answer = { status: 0, body: '' };
+    await waitUntil(
+      'the failing polls to show in the readiness answer',
+      async () => {
+        const r = await fetch(`${health}/readyz`);
+        answer = { status: r.status, body: await r.text() };
+        return /team-a-project\/locations\/europe-west4 session crossed-project: failing/.test(answer.body);
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    assert.equal(answer.status, 200, answer.body);
+    assert.match(answer.body, /session team-a: ok/);
   });
 
   it('the controller never used its own identity, nor an unauthenticated call, on Batch', () => {

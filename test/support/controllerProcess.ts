@@ -59,6 +59,8 @@ export interface ControllerProcess {
   /** Every JSON log line written so far, across restarts. */
   logs(): LogLine[];
   metrics(): Promise<string>;
+  /** `http://127.0.0.1:PORT` of its /healthz and /readyz (of the current run). */
+  healthUrl(): string;
   usage(): ProcessUsage;
   /** Exit statuses of the runs that ended (e.g. 'SIGKILL', 'exit code 0'). */
   exits(): string[];
@@ -72,11 +74,13 @@ export async function startControllerProcess(opts: ControllerProcessOptions): Pr
   let current: PeerProcess | undefined;
   let starts = 0;
   let metricsPort = 0;
+  let healthPort = 0;
   const exits: string[] = [];
 
   const launch = async () => {
     const [metrics, health] = await freePorts(2);
     metricsPort = metrics!;
+    healthPort = health!;
     const main =
       opts.entry === 'built'
         ? [join(PROJECT_ROOT, 'dist', 'main.js')]
@@ -148,6 +152,7 @@ export async function startControllerProcess(opts: ControllerProcessOptions): Pr
     restart: () => launch(),
     logs: () => parseLog(logFile),
     metrics: async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(),
+    healthUrl: () => `http://127.0.0.1:${healthPort}`,
     usage: () => usageOf(current!.pid),
     exits: () => [...exits],
   };

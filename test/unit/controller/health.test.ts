@@ -3,7 +3,7 @@ import { afterAll, describe, it } from 'vitest';
 import assert from 'node:assert/strict';
 import { parseAddr, startHttpServer } from '../../../src/controller/health.js';
 import { createMetrics } from '../../../src/controller/metrics.js';
-import { pollDetail } from '../../../src/cli/controller.js';
+import { pollDetail, pollsReady } from '../../../src/cli/controller.js';
 
 const servers: { close(): Promise<void> }[] = [];
 afterAll(async () => {
@@ -66,6 +66,15 @@ describe('startHttpServer', () => {
     assert.deepEqual(pollDetail(false, { ok: true, failuresInARow: 0 }), [
       'batch poll: standing by (not the leader)',
     ]);
+  });
+
+  it("one place's failing poll leaves the controller ready; every place failing does not", () => {
+    const ok = { ok: true, failuresInARow: 0 };
+    const failing = { ok: false, failuresInARow: 3 };
+    assert.equal(pollsReady([]), true, 'no place to poll');
+    assert.equal(pollsReady([ok, failing, ok]), true, "one tenant's trouble is its own");
+    assert.equal(pollsReady([failing]), false);
+    assert.equal(pollsReady([failing, failing]), false, 'Batch unreachable for all');
   });
 
   it('counts polls and their failures, and when the last one worked', async () => {
