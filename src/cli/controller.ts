@@ -22,7 +22,7 @@ import { ProfileStatusWriter } from '../controller/profileStatus.js';
 import { createReconciler } from '../controller/reconcile.js';
 import { Runner } from '../controller/runner.js';
 import { systemClock } from '../controller/systemClock.js';
-import type { ClientsFor } from '../ports/callers.js';
+import { callerKey, type ClientsFor } from '../ports/callers.js';
 
 export interface LoggerEnvironment {
   /** Whether a person watches the output (stdout is a terminal). */
@@ -101,9 +101,17 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     storage: storageOptions,
     ...(config.iamCredentialsEndpoint ? { iamCredentialsEndpoint: config.iamCredentialsEndpoint } : {}),
   });
+  // One set per caller, asked for on every pass of that caller's jobs.
+  const byCaller = new Map<string, ReturnType<ClientsFor>>();
   const callerClients: ClientsFor = (caller) => {
-    const clients = callers.clients(caller);
-    return { batch: batch.over(clients.batch), buckets: clients.buckets };
+    const key = callerKey(caller);
+    let made = byCaller.get(key);
+    if (!made) {
+      const clients = callers.clients(caller);
+      made = { batch: batch.over(clients.batch), buckets: clients.buckets };
+      byCaller.set(key, made);
+    }
+    return made;
   };
   // One poller per place jobs live in: the controller's own (unless every job needs a profile) and each
   // profile's project, location and session.
