@@ -158,6 +158,15 @@ const status = () => store.current(KEY)?.status;
 const reason = (type: string) => status()?.conditions?.find((c) => c.type === type)?.reason;
 const creates = () => batch.callsOf('createJob').length;
 
+/** Deletes the resource and runs passes while Batch cancels its job, as the finalizer's passes meet it. */
+async function deleteThrough(name: string): Promise<void> {
+  store.markDeleted(KEY);
+  for (let i = 0; i < 6 && store.current(KEY); i++) {
+    await reconcile(KEY);
+    if (batch.job(name)?.status?.state === 'CANCELLATION_IN_PROGRESS') batch.setState(name, 'CANCELLED');
+  }
+}
+
 describe('submission under a profile', () => {
   it("the namespace's default profile: its project, location, session, VM identity, network and labels", async () => {
     source.list = [profile('team-a')];
@@ -275,12 +284,7 @@ describe('submission under a profile', () => {
     await reconcile(KEY);
     assert.equal(status()?.profile?.project, 'team-a-project');
     assert.equal(status()?.state, 'Running');
-    store.markDeleted(KEY);
-    for (let i = 0; i < 6 && store.current(KEY); i++) {
-      await reconcile(KEY);
-      const job = batch.job(name!);
-      if (job?.status?.state === 'CANCELLATION_IN_PROGRESS') batch.setState(name!, 'CANCELLED');
-    }
+    await deleteThrough(name!);
     assert.ok(
       batch.callsOf('cancelJob').length + batch.callsOf('deleteJob').length > 0,
       'the Batch job under the recorded project was cancelled or deleted',
@@ -377,11 +381,7 @@ describe("a profile's caller identity", () => {
     batch.setState(name!, 'RUNNING');
     await reconcile(KEY);
     assert.equal(status()?.state, 'Running');
-    store.markDeleted(KEY);
-    for (let i = 0; i < 6 && store.current(KEY); i++) {
-      await reconcile(KEY);
-      if (batch.job(name!)?.status?.state === 'CANCELLATION_IN_PROGRESS') batch.setState(name!, 'CANCELLED');
-    }
+    await deleteThrough(name!);
     const cleanup = [...viaCaller('cancelJob'), ...viaCaller('deleteJob')];
     assert.ok(cleanup.length > 0, 'the job was cancelled or deleted as a caller');
     assert.deepEqual(new Set(asCaller.map((c) => c.caller)), new Set([`${HOP} > ${CALLER}`]));

@@ -14,7 +14,7 @@ import {
 } from '../../../src/api/drmaa2job.js';
 import type { Drmaa2Job } from '../../../src/api/drmaa2job.js';
 import type { JobCache } from '../../../src/controller/poller.js';
-import { createReconciler } from '../../../src/controller/reconcile.js';
+import { createReconciler, type ReconcilerDeps } from '../../../src/controller/reconcile.js';
 import { TerminalError, type Reconcile } from '../../../src/controller/reconcileContract.js';
 import type { Buckets } from '../../../src/ports/buckets.js';
 import { BatchError, KubeError } from '../../../src/ports/errors.js';
@@ -84,7 +84,7 @@ const buckets: Buckets = {
   },
 };
 
-function build(jobCache?: JobCache): Reconcile {
+function build(jobCache?: JobCache, more: Partial<ReconcilerDeps> = {}): Reconcile {
   return createReconciler({
     store,
     batch,
@@ -94,6 +94,7 @@ function build(jobCache?: JobCache): Reconcile {
     config: { ...CONFIG, requeueJitter: 0 },
     logger: pino({ level: 'silent' }),
     ...(jobCache ? { jobCache } : {}),
+    ...more,
   });
 }
 
@@ -387,16 +388,7 @@ describe('9) observe', () => {
 
   it('while a backlog exists, Queued to Running waits; the end is written at once', async () => {
     let backlogged = true;
-    reconcile = createReconciler({
-      store,
-      batch,
-      buckets,
-      events,
-      clock,
-      config: { ...CONFIG, requeueJitter: 0 },
-      logger: pino({ level: 'silent' }),
-      backlogged: () => backlogged,
-    });
+    reconcile = build(undefined, { backlogged: () => backlogged });
     const name = await submitted();
     assert.equal(status()?.state, 'Queued', 'the submission is written, backlog or not');
     batch.setState(name, 'RUNNING');
