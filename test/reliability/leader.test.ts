@@ -104,8 +104,18 @@ async function failOver(): Promise<[ControllerProcess, ControllerProcess]> {
   assert.ok(acquired >= killedAt - LEASE_SECONDS * 1000);
   assert.equal(after.leaseTransitions, (before.leaseTransitions ?? 0) + 1);
   // No overlap: the killed leader's last reconcile ended before the new leader started reconciling.
+  // The Lease can show the new holder before its log line reaches the file: wait for the line.
+  let startedNew = -Infinity;
+  await eventually(
+    'the new leader to log that it started reconciling',
+    async () => {
+      startedNew = Math.max(...times(standby.logs(), 'Reconciling started'));
+      return startedNew >= killedAt ? true : 'not yet';
+    },
+    10_000,
+    100,
+  );
   const lastOld = Math.max(...times(leader.logs(), 'Reconciled'), 0);
-  const startedNew = Math.max(...times(standby.logs(), 'Reconciling started'));
   assert.ok(lastOld < startedNew, 'the new leader started after the old one did its last reconcile');
   return [leader, standby];
 }

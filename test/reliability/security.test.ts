@@ -115,13 +115,22 @@ test('logs and Events never carry secret_env values or the controller token', as
       },
     },
   });
-  // Batch fails half the time while they are submitted, so errors and retries are logged too.
-  peers.emulator.setFaults({ errors: { '*': { probability: 0.5, codes: ['UNAVAILABLE'] } } });
+  // Every create fails until the controller has logged its failures (the request carries the secret),
+  // then Batch fails half the time, so errors and retries are logged too.
+  const injectedFaultLogged = () =>
+    controller!.logs().some((l) => l.level === 40 && JSON.stringify(l).includes('injected fault'));
+  peers.emulator.setFaults({ errors: { CreateJob: { probability: 1, codes: ['UNAVAILABLE'] } } });
   controller = await controllerFor(peers, 'security');
   for (const manifest of [job('with-secret', {}), job('invalid-with-secret', { tasks_per_node: '0' })]) {
     const r = await peers.controlPlane.kubectl(['apply', '-f', '-'], { input: JSON.stringify(manifest) });
     assert.equal(r.code, 0, r.stderr);
   }
+  await eventually(
+    'a failed create to be logged',
+    async () => (injectedFaultLogged() ? true : 'not yet'),
+    30_000,
+  );
+  peers.emulator.setFaults({ errors: { '*': { probability: 0.5, codes: ['UNAVAILABLE'] } } });
   await eventually(
     'both to end',
     async () => {
@@ -135,10 +144,7 @@ test('logs and Events never carry secret_env values or the controller token', as
   assert.ok(JSON.stringify(submitted).includes(secretValue), 'the secret reached Batch as a secret variable');
 
   const logText = readFileSync(controller.logFile, 'utf8');
-  assert.ok(
-    controller.logs().some((l) => l.level === 40 && JSON.stringify(l).includes('injected fault')),
-    'Batch errors were logged',
-  );
+  assert.ok(injectedFaultLogged(), 'Batch errors were logged');
   const events = await peers.controlPlane.kubectl(['get', 'events.events.k8s.io', '-n', NS, '-o', 'json']);
   assert.equal(events.code, 0, events.stderr);
   assert.ok(JSON.parse(events.stdout).items.length > 0, 'Events were written');
