@@ -12,6 +12,8 @@ export interface ControllerConfig {
   /** Only Drmaa2Jobs with these labels (a Kubernetes label selector): one shard of several controllers. */
   selector?: string;
   pollIntervalMs: number;
+  /** A resync of a job the poll follows (see the reconciler's rung 11); at least pollIntervalMs. */
+  resyncIntervalMs: number;
   concurrency: number;
   leaderElect: boolean;
   requireProfile: boolean;
@@ -41,6 +43,7 @@ export interface ControllerFlags {
   namespace?: string;
   selector?: string;
   pollInterval?: string;
+  resyncInterval?: string;
   concurrency?: string;
   leaderElect?: boolean;
   requireProfile?: boolean;
@@ -113,6 +116,10 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
   const pollMs = parseDuration(pollText);
   if (pollMs === undefined || pollMs <= 0)
     errors.push(`--poll-interval must be a positive duration such as 10s, got ${pollText}`);
+  const resyncText = pick(flags, env, 'resyncInterval') ?? defaultOf('resyncInterval');
+  const resyncMs = parseDuration(resyncText);
+  if (resyncMs === undefined || resyncMs <= 0)
+    errors.push(`--resync-interval must be a positive duration such as 5m, got ${resyncText}`);
   const concurrencyText = pick(flags, env, 'concurrency') ?? defaultOf('concurrency');
   const concurrency = Number(concurrencyText);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
@@ -178,6 +185,7 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
       ...(namespace ? { namespace } : {}),
       ...(selector ? { selector } : {}),
       pollIntervalMs: Math.round(pollMs!),
+      resyncIntervalMs: Math.round(Math.max(resyncMs!, pollMs!)),
       concurrency,
       leaderElect,
       requireProfile,

@@ -76,6 +76,16 @@ export const FLAGS: readonly FlagSpec[] = [
     meaning: "how often the session poller lists the session's Batch jobs",
   },
   {
+    flag: 'resync-interval',
+    key: 'resyncInterval',
+    env: 'DRMAA2_RESYNC_INTERVAL',
+    value: '<duration>',
+    shownDefault: '`5m`',
+    default: '5m',
+    meaning:
+      'how often a job the session poll follows is reconciled anyway (the poll enqueues it on every change it sees); never less than `--poll-interval`',
+  },
+  {
     flag: 'concurrency',
     key: 'concurrency',
     env: 'DRMAA2_CONCURRENCY',

@@ -23,6 +23,9 @@ export interface JobCache {
   get(name: string): Job | undefined;
   /** A job the reconciler read or created itself, fresher than the last list. */
   remember(job: Job): void;
+  /** Whether the poll follows this job: it is known, and the last poll succeeded, so the next one either
+   * lists it (and enqueues its resource if it changed) or enqueues its resource because it left the list. */
+  follows?(name: string): boolean;
   /** Why the cache may not be following Batch (the poll that should follow `jobName` keeps failing);
    * undefined while it is. */
   problem?(jobName?: string): SyncProblem | undefined;
@@ -139,14 +142,16 @@ function runSeconds(job: Job): number {
 }
 
 /** True when `next` says something `known` did not (and is not an older snapshot of it). Whether Batch
- * moves `updateTime` with every task change or only with job-level events is not settled by public
- * sources (docs/batch-fidelity.md), so task counts and run time are compared too. */
+ * moves `updateTime` with every task change or event, or only with job-level state changes, is not settled
+ * by public sources (docs/batch-fidelity.md), so task counts, the number of status events and run time are
+ * compared too: a resource is reconciled on each, not on a timer. */
 function changed(known: Job | undefined, next: Job): boolean {
   if (!known) return true;
   if (updatedAt(next) < updatedAt(known)) return false;
   return (
     known.status?.state !== next.status?.state ||
     known.updateTime !== next.updateTime ||
+    (known.status?.statusEvents?.length ?? 0) !== (next.status?.statusEvents?.length ?? 0) ||
     !sameCounts(known, next) ||
     runSeconds(next) - runSeconds(known) >= RUN_TIME_REFRESH_S
   );
@@ -186,6 +191,10 @@ export class SessionPoller implements JobCache, Source {
     const known = this.seen.get(name);
     if (!known || this.now() - known.at > this.maxAgeMs()) return undefined;
     return known.job;
+  }
+
+  follows(name: string): boolean {
+    return this.failures === 0 && this.get(name) !== undefined;
   }
 
   /** A job the reconciler read or created: kept when newer than what the last list said. Jobs the poll does
@@ -238,6 +247,10 @@ export class SessionPoller implements JobCache, Source {
       this.failures++;
       this.failingSince ??= started;
       this.lastError = (err as Error).message;
+      // The resources of the jobs it followed are looked at once more, now read one by one, and say that the
+      // poll fails; until it works again they are looked at every interval.
+      if (this.failures === FAILING_AFTER)
+        for (const known of this.seen.values()) if (known.key) enqueue(known.key, false);
       throw err;
     }
     this.failures = 0;

@@ -80,6 +80,10 @@ export class PollerSet implements JobCache, Source {
     return undefined;
   }
 
+  follows(name: string): boolean {
+    return this.of(parentOfJob(name)).some((poller) => poller.follows(name));
+  }
+
   remember(job: Job): void {
     if (!job.name) return;
     const session = job.labels?.[LABEL_SESSION] ?? '';

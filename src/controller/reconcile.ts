@@ -6,7 +6,7 @@
 //   1 gone · 2 deleting · 3 finalizer · 4 validation · 5 hold and start time · 6 buckets · 7 create ·
 //   the owner guard · 8 terminate · 9 observe · 10 TTL · 11 look again
 import type { Logger } from 'pino';
-import { isActiveJob, isCancellableJob, jobNameOf, stateOf } from '../api/batch.js';
+import { isActiveJob, isCancellableJob, jobNameOf, stateOf, type Job } from '../api/batch.js';
 import type { BatchProfile } from '../api/batchProfile.js';
 import { FINALIZER, keyOf, parseKey, type Drmaa2Job } from '../api/drmaa2job.js';
 import type { BatchJobs } from '../ports/batchJobs.js';
@@ -19,7 +19,7 @@ import type { KubeStore } from '../ports/kubeStore.js';
 import { batchJobNames, formatSpecError, translateSpec, type Submission } from '../translate/index.js';
 import { checkProfile } from '../translate/policy.js';
 import type { Resolution } from '../translate/profileResolution.js';
-import { isTerminal, resynced, type Phase, type SyncProblem } from '../translate/status.js';
+import { isTerminal, resynced, silentSinceMs, type Phase, type SyncProblem } from '../translate/status.js';
 import { EndedElements } from './endedElements.js';
 import { HOLD_IGNORED, batchJobNotOwnedEvent } from './events.js';
 import { Expectations } from './expectations.js';
@@ -38,6 +38,9 @@ export interface ReconcilerConfig {
   location: string;
   session: string;
   pollIntervalMs: number;
+  /** How soon to look again at a job the session poll follows (see rung 11); the poll interval when
+   * absent. */
+  resyncIntervalMs?: number;
   /** Fraction of the poll interval added at random to each requeue, so resyncs spread out. Default 0.1. */
   requeueJitter?: number;
 }
@@ -184,8 +187,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       return expire(resource, log);
     }
 
-    // 11) Look again after the poll interval (the poller enqueues sooner when the Batch job changes).
-    return pollAgain();
+    // 11) Look again.
+    return pollAgain(observed.kind === 'submitted' ? observed.jobs : []);
   }
 
   // 2) Deleting: apply the deletion policy, then remove the finalizer so the resource can go.
@@ -332,7 +335,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       submitted.kind === 'submitted' && profile ? { ...submitted, profile: profileRef(profile) } : submitted;
     const updated = await writes.apply(resource, phase, log, pollProblem(phase));
     if (isTerminal(updated.status?.state)) return phase.kind === 'submitted' ? expire(updated, log) : {};
-    return pollAgain();
+    return pollAgain(phase.kind === 'submitted' ? phase.jobs : []);
   }
 
   // 6) Stage-out buckets exist before the job that writes into them. A profile's buckets are created in its
@@ -507,10 +510,32 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     return deps.jobCache?.problem?.(phase.jobs[0]!.name);
   }
 
-  // 11) Look again after the poll interval, with jitter so that resyncs spread out.
-  function pollAgain(): ReconcileResult {
+  // 11) Look again after the poll interval; while the session poll follows each of the resource's active
+  // jobs, after the longer resync interval: the poll enqueues the resource on every change it sees and when a
+  // job leaves its list, so the resync is only a safety net, and a pass per job per poll interval would be
+  // most of the controller's work with thousands running. Never later than the status changes by time alone
+  // (the hint on a silent SCHEDULED job). Jitter spreads the resyncs out.
+  function pollAgain(jobs: readonly Job[] = []): ReconcileResult {
     const jitter = config.requeueJitter ?? 0.1;
-    return { requeueAfterMs: Math.round(config.pollIntervalMs * (1 + jitter * random())) };
+    let after = config.pollIntervalMs;
+    const resync = config.resyncIntervalMs ?? after;
+    if (resync > after && followed(jobs)) {
+      const now = clock.now().getTime();
+      const timed = jobs.map(silentSinceMs).filter((at): at is number => at !== undefined && at > now);
+      after = Math.max(after, Math.min(resync, ...timed.map((at) => at - now)));
+    }
+    return { requeueAfterMs: Math.round(after * (1 + jitter * random())) };
+  }
+
+  /** Whether the session poll follows every active one of these jobs. */
+  function followed(jobs: readonly Job[]): boolean {
+    const cache = deps.jobCache;
+    const active = jobs.filter(isActiveJob);
+    return (
+      cache !== undefined &&
+      active.length > 0 &&
+      active.every((job) => cache.follows?.(job.name ?? '') === true)
+    );
   }
 
   /** The Batch jobs of a resource: those its status names, else those this process just submitted. */

@@ -250,12 +250,20 @@ function notRunningMessage(subState: string, batchReason: string | undefined, hi
  * service account lacks the roles its agent needs, and the job waits for ever (nextflow-io/nextflow#5622). */
 export const SILENT_SCHEDULED_MS = 10 * 60_000;
 
-function silentlyScheduledHint(job: Job, now: Date): string {
-  if (job.status?.state !== 'SCHEDULED') return '';
+/** When a job that waits in SCHEDULED with nothing said since gets the hint (a time in ms), whether or not
+ * it is due yet; undefined for any other job. A status that changes by time alone needs a pass at that time. */
+export function silentSinceMs(job: Job): number | undefined {
+  if (job.status?.state !== 'SCHEDULED') return undefined;
   const last = job.status.statusEvents?.at(-1);
-  if (!last || !/\bto SCHEDULED\b/.test(last.description ?? '')) return '';
+  if (!last || !/\bto SCHEDULED\b/.test(last.description ?? '')) return undefined;
   const since = Date.parse(last.eventTime ?? '');
-  if (Number.isNaN(since) || now.getTime() - since < SILENT_SCHEDULED_MS) return '';
+  return Number.isNaN(since) ? undefined : since + SILENT_SCHEDULED_MS;
+}
+
+function silentlyScheduledHint(job: Job, now: Date): string {
+  const due = silentSinceMs(job);
+  if (due === undefined || now.getTime() < due) return '';
+  const last = job.status!.statusEvents!.at(-1)!;
   // A fixed text: the status is not rewritten each minute the job waits.
   return ` No VM has reported for over ${SILENT_SCHEDULED_MS / 60_000} minutes since ${last.eventTime}: check that the job's service account has the roles Batch's agent needs (roles/batch.agentReporter) and that its VMs can reach Batch.`;
 }

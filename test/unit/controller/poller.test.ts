@@ -169,6 +169,22 @@ describe('SessionPoller.pollOnce', () => {
     assert.equal(poller.get(a)?.status?.taskGroups?.group0?.counts?.SUCCEEDED, 1);
   });
 
+  it('a new status event is a change, whether or not updateTime moved', async () => {
+    const a = addJob('a', 'SCHEDULED');
+    await poller.pollOnce(enqueue);
+    enqueued = [];
+    const event = {
+      type: 'OPERATIONAL_INFO',
+      description: 'quota exceeded',
+      eventTime: '2025-01-01T00:00:01Z',
+    };
+    batch.put({ ...batch.job(a)!, name: a, status: { state: 'SCHEDULED', statusEvents: [event] } });
+    await poller.pollOnce(enqueue);
+    assert.deepEqual(enqueued, ['team/a']);
+    await poller.pollOnce(enqueue);
+    assert.deepEqual(enqueued, ['team/a'], 'once');
+  });
+
   it('a running job whose run time moved a minute is enqueued again, not on every poll', async () => {
     const a = addJob('a', 'RUNNING');
     const at = batch.job(a)!.updateTime!;
@@ -314,6 +330,23 @@ describe('a poll that keeps failing', () => {
       failuresInARow: 0,
       lastSuccess: new Date('2025-01-01T00:00:30.000Z'),
     });
+  });
+
+  it('follows a job while it polls well; at the third failure in a row it enqueues every job it followed', async () => {
+    const a = addJob('a', 'RUNNING');
+    const b = addJob('b', 'QUEUED');
+    assert.equal(poller.follows(a), false, 'not before it was listed');
+    await poller.pollOnce(enqueue);
+    assert.equal(poller.follows(a) && poller.follows(b), true);
+    enqueued = [];
+    for (let i = 1; i <= 4; i++) {
+      batch.nextListFailure = batchError('Unavailable', 'down');
+      await assert.rejects(poller.pollOnce(enqueue));
+      assert.equal(poller.follows(a), false, `not after failure ${i}`);
+      assert.deepEqual(enqueued, i < 3 ? [] : ['team/a', 'team/b'], `enqueued after failure ${i}`);
+    }
+    await poller.pollOnce(enqueue);
+    assert.equal(poller.follows(a), true, 'again after a success');
   });
 
   it('tells the metrics hooks of each success and failure', async () => {

@@ -19,7 +19,7 @@ import { TerminalError, type Reconcile } from '../../../src/controller/reconcile
 import type { Buckets } from '../../../src/ports/buckets.js';
 import { BatchError, KubeError } from '../../../src/ports/errors.js';
 import { translateSpec } from '../../../src/translate/index.js';
-import type { SyncProblem } from '../../../src/translate/status.js';
+import { SILENT_SCHEDULED_MS, type SyncProblem } from '../../../src/translate/status.js';
 import { FakeBatchJobs, batchError } from '../../support/fakes/fakeBatchJobs.js';
 import { FakeClock } from '../../support/fakes/fakeClock.js';
 import { FakeKubeStore, RecordingEvents } from '../../support/fakes/fakeKube.js';
@@ -473,6 +473,36 @@ describe('9) observe', () => {
     await reconcile(KEY);
     assert.equal(batch.callsOf('getJob').length, 1, 'GetJob once the poller no longer lists it');
     assert.equal(status()?.state, 'Done');
+  });
+
+  it('a job the poll follows is looked at again after the resync interval, else after the poll interval', async () => {
+    const RESYNC_MS = 300_000;
+    let follows = true;
+    const jobCache: JobCache = { get: () => undefined, remember: () => undefined, follows: () => follows };
+    reconcile = build(jobCache, { config: { ...CONFIG, requeueJitter: 0, resyncIntervalMs: RESYNC_MS } });
+    store.put(resource());
+    assert.deepEqual(await reconcile(KEY), { requeueAfterMs: RESYNC_MS }, 'the created job is followed');
+    const name = status()!.batchJob!.name;
+    batch.setState(name, 'RUNNING');
+    assert.deepEqual(await reconcile(KEY), { requeueAfterMs: RESYNC_MS });
+    follows = false;
+    assert.deepEqual(await reconcile(KEY), { requeueAfterMs: POLL_MS }, 'not followed: the poll interval');
+    follows = true;
+    // SCHEDULED with nothing said for a while: the pass comes when the status would say so.
+    batch.update(name, (job) => {
+      job.status!.state = 'SCHEDULED';
+      job.status!.statusEvents = [
+        {
+          type: 'STATUS_CHANGED',
+          description: 'Job state is set from QUEUED to SCHEDULED for job x.',
+          eventTime: new Date(clock.now().getTime() - SILENT_SCHEDULED_MS + 60_000).toISOString(),
+        },
+      ];
+    });
+    assert.deepEqual(await reconcile(KEY), { requeueAfterMs: 60_000 });
+    clock.advance(60_000);
+    assert.deepEqual(await reconcile(KEY), { requeueAfterMs: RESYNC_MS });
+    assert.match(status()?.message ?? '', /No VM has reported/);
   });
 
   it('while the poll keeps failing, an active job says so in Synced, and stops saying so after', async () => {
