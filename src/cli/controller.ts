@@ -143,8 +143,9 @@ export async function runController(config: ControllerConfig, logger: Logger): P
       }),
   });
   const profileChanges = new ProfileChanges(kube.profiles, kube.watch, () => poller.sync());
-  // A backlog: more keys waiting than four rounds of the workers take.
-  let waiting = () => 0;
+  // A backlog: the key in hand waited in the queue for longer than a poll interval. A poll's burst of changed
+  // jobs drains within the interval and is written at once; a burst of thousands of new resources is not.
+  let waited = (_key: string) => 0;
   const reconcile = createReconciler({
     store: kube.store,
     batch,
@@ -156,7 +157,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     metrics,
     jobCache: poller,
     callers: callerClients,
-    backlogged: () => waiting() > config.concurrency * 4,
+    backlogged: (key) => waited(key) > config.pollIntervalMs,
     profiles: profilesFrom(kube.profiles, { requireProfile: config.requireProfile }),
   });
   const elector = config.leaderElect
@@ -183,7 +184,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     metrics,
     ...(elector ? { elector } : {}),
   });
-  waiting = () => runner.waiting();
+  waited = (key) => runner.waited(key);
   const metricsServer = await startHttpServer({ addr: config.metricsAddr, metrics });
   const healthServer = await startHttpServer({
     addr: config.healthAddr,

@@ -13,7 +13,6 @@ import { LABEL_NAME, LABEL_NAMESPACE, LABEL_SESSION } from '../api/drmaa2job.js'
 import { listAllJobs, type BatchJobs } from '../ports/batchJobs.js';
 import type { Clock } from '../ports/clock.js';
 import type { SyncProblem } from '../translate/conditions.js';
-import { protoSeconds } from '../translate/duration.js';
 import { MAX_JOBINFO_TEMPLATE } from '../translate/limits.js';
 import type { Source } from './runner.js';
 
@@ -80,10 +79,6 @@ function isPolled(job: Job): boolean {
 /** Failed polls in a row after which the poller reports a problem: one failure is weather, three are not. */
 const FAILING_AFTER = 3;
 
-/** A running job whose run time moved this much since the last enqueue is enqueued again, so that its
- * wall-clock time in the status follows even when nothing else about it changes. */
-const RUN_TIME_REFRESH_S = 60;
-
 /** Jobs per page of the session poll: at 10,000 active jobs still fewer than 0.01 reads per job and poll. */
 const POLL_PAGE_SIZE = 100;
 
@@ -137,14 +132,11 @@ function sameCounts(a: Job, b: Job): boolean {
   return true;
 }
 
-function runSeconds(job: Job): number {
-  return protoSeconds(job.status?.runDuration) ?? 0;
-}
-
 /** True when `next` says something `known` did not (and is not an older snapshot of it). Whether Batch
  * moves `updateTime` with every task change or event, or only with job-level state changes, is not settled
- * by public sources (docs/batch-fidelity.md), so task counts, the number of status events and run time are
- * compared too: a resource is reconciled on each, not on a timer. */
+ * by public sources (docs/batch-fidelity.md), so task counts and the number of status events are compared
+ * too: a resource is reconciled on each, not on a timer. The run time alone is no change: the status
+ * writes it when the state changes and at the end. */
 function changed(known: Job | undefined, next: Job): boolean {
   if (!known) return true;
   if (updatedAt(next) < updatedAt(known)) return false;
@@ -152,8 +144,7 @@ function changed(known: Job | undefined, next: Job): boolean {
     known.status?.state !== next.status?.state ||
     known.updateTime !== next.updateTime ||
     (known.status?.statusEvents?.length ?? 0) !== (next.status?.statusEvents?.length ?? 0) ||
-    !sameCounts(known, next) ||
-    runSeconds(next) - runSeconds(known) >= RUN_TIME_REFRESH_S
+    !sameCounts(known, next)
   );
 }
 

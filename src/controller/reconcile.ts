@@ -66,9 +66,9 @@ export interface ReconcilerDeps {
   /** BatchProfiles (multi-tenant); without them every job runs with the config's project, location and
    * session. */
   profiles?: Profiles;
-  /** Whether more keys wait than the workers take at once: then moves between active states are not
-   * written (see rung 9). */
-  backlogged?: () => boolean;
+  /** Whether the controller is behind, judged by the key in hand (how long it waited in the queue): then
+   * moves between active states are not written (see rung 9). */
+  backlogged?: (key: string) => boolean;
   /** Random source for the requeue jitter (tests pass a constant). */
   random?: () => number;
 }
@@ -168,7 +168,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     // user acts on is always written at once: the submission, the end, a problem, a changed spec.
     const problem = pollProblem(observed);
     if (
-      deps.backlogged?.() &&
+      deps.backlogged?.(key) &&
       current &&
       !cancelled &&
       !problem &&

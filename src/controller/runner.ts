@@ -94,9 +94,10 @@ export class Runner {
     return this.queue !== undefined;
   }
 
-  /** Keys waiting for a worker (0 while not working): a backlog, when it is larger than the workers. */
-  waiting(): number {
-    return this.queue?.len() ?? 0;
+  /** How long a key now being reconciled waited in the queue (ms; 0 for any other key): longer than a poll
+   * interval, and the controller is behind. */
+  waited(key: string): number {
+    return this.queue?.waited(key) ?? 0;
   }
 
   /** Ready when the watch has synced, whether leading or standing by. */

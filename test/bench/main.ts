@@ -27,6 +27,11 @@ const program = new Command('bench')
     '--no-finalizer-policy',
     'leave deploy/finalizer-policy/ out: the controller adds each finalizer itself',
   )
+  .option(
+    '--controller-log-level <level>',
+    "the controller's --log-level (its log stays in the run's folder)",
+    'warn',
+  )
   .option('--out <dir>', 'where the JSON report goes', 'bench-results');
 
 program.parse();
@@ -40,6 +45,7 @@ const opts = program.opts<{
   runSeconds: number;
   timeoutSeconds: number;
   controllerNodeOptions?: string;
+  controllerLogLevel: string;
   finalizerPolicy: boolean;
   out: string;
 }>();

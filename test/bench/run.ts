@@ -1,9 +1,10 @@
 // One benchmark run: the real control plane and the emulator, the floor first (a bare client), then the
 // controller process(es) driving N jobs, watched from here. Returns every figure of the report.
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { copyFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { hostname, cpus, totalmem } from 'node:os';
+import { hostname, cpus, tmpdir, totalmem } from 'node:os';
 import type { Job } from '../../src/api/batch.js';
 import { startControllerProcess, type ControllerProcess } from '../support/controllerProcess.js';
 import { installFinalizerPolicy } from '../support/finalizerPolicy.js';
@@ -32,6 +33,8 @@ export interface BenchOptions {
   timeoutSeconds: number;
   /** NODE_OPTIONS of the controller process(es) only, e.g. a heap limit. */
   controllerNodeOptions?: string;
+  /** The controller's --log-level; warn when absent. */
+  controllerLogLevel?: string;
   /** Install deploy/finalizer-policy/ after the floor, so the finalizer is on from each create. */
   finalizerPolicy: boolean;
   log?: (line: string) => void;
@@ -175,7 +178,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             '--concurrency',
             String(options.concurrency),
             '--log-level',
-            'warn',
+            options.controllerLogLevel ?? 'warn',
           ],
         }),
       );
@@ -365,6 +368,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   } finally {
     observer?.stop();
     for (const c of controllers) await c.stop().catch(() => undefined);
+    // A log asked for at a chattier level than the default outlives the run's folder.
+    if (options.controllerLogLevel && options.controllerLogLevel !== 'warn')
+      for (const c of controllers) {
+        const kept = join(tmpdir(), `bench-${Date.now()}-${basename(c.logFile)}`);
+        copyFileSync(c.logFile, kept);
+        log(`controller log: ${kept}`);
+      }
     await peers.stop();
   }
 }

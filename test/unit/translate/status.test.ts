@@ -565,3 +565,17 @@ describe('a job SCHEDULED for long with nothing said', () => {
     assert.match(late.message ?? '', /service account/);
   });
 });
+
+describe('the run time in jobInfo', () => {
+  it('is written when the state changes and at the end, not each time it moved', () => {
+    const running = (seconds: number, state: BatchJobState = 'RUNNING') =>
+      submitted([batchJob(state, JOB, { status: { state, runDuration: `${seconds}s` } })]);
+    const first = next(running(5));
+    assert.equal(first.jobInfo?.wallclockTime, '5s');
+    const later = next(running(3600), resource(first));
+    assert.equal(later.jobInfo?.wallclockTime, '5s', 'still running: as written when it started');
+    assert.equal(statusPatch(first, later), undefined, 'nothing to write');
+    const ended = next(running(3700, 'SUCCEEDED'), resource(later));
+    assert.equal(ended.jobInfo?.wallclockTime, '1h1m40s');
+  });
+});
