@@ -14,6 +14,7 @@ import { listAllJobs, type BatchJobs } from '../ports/batchJobs.js';
 import type { Clock } from '../ports/clock.js';
 import type { SyncProblem } from '../translate/conditions.js';
 import { MAX_JOBINFO_TEMPLATE } from '../translate/limits.js';
+import { StringPool } from '../translate/stringPool.js';
 import type { Source } from './runner.js';
 
 /** The poller's memory of the session's active Batch jobs, so a reconcile needs no GetJob per interval. */
@@ -90,25 +91,59 @@ export function keyOfJob(job: Job): string | undefined {
 }
 
 /** What the poller keeps of an active Batch job: everything the status is computed from (state, counts,
- * events, labels, allocation, task count, the template the job carries), not the runnables, volumes and
- * per-task environments, which can be far larger and which the status never reads. */
+ * events, labels, the machine type, the task count, the template the job carries), not the runnables,
+ * volumes, per-task environments, network, logs policy or the VMs' copy of the labels, which can be far
+ * larger and which the status never reads. */
 export function retained(job: Job): Job {
-  if (!job.taskGroups) return job;
+  const { allocationPolicy, logsPolicy: _logs, taskGroups, status, ...rest } = job;
+  const policy = allocationPolicy?.instances?.[0]?.policy;
   return {
-    ...job,
-    taskGroups: job.taskGroups.map((group) => {
-      const copy = group.taskSpec?.environment?.variables?.DRMAA2_JOB_TEMPLATE;
-      // JobInfo carries the template only up to this size, so a larger copy is of no use to keep.
-      const template = copy && copy.length <= MAX_JOBINFO_TEMPLATE ? copy : undefined;
-      const { taskSpec, taskEnvironments: _perTask, ...rest } = group;
-      return {
-        ...rest,
-        ...(taskSpec
-          ? { taskSpec: template ? { environment: { variables: { DRMAA2_JOB_TEMPLATE: template } } } : {} }
-          : {}),
-      };
-    }),
+    ...rest,
+    ...(status ? { status: retainedStatus(status) } : {}),
+    ...(policy
+      ? {
+          allocationPolicy: {
+            instances: [
+              {
+                policy: {
+                  ...(policy.machineType ? { machineType: policy.machineType } : {}),
+                  ...(policy.minCpuPlatform ? { minCpuPlatform: policy.minCpuPlatform } : {}),
+                },
+              },
+            ],
+          },
+        }
+      : {}),
+    ...(taskGroups
+      ? {
+          taskGroups: taskGroups.map((group) => {
+            const copy = group.taskSpec?.environment?.variables?.DRMAA2_JOB_TEMPLATE;
+            // JobInfo carries the template only up to this size, so a larger copy is of no use to keep.
+            const template = copy && copy.length <= MAX_JOBINFO_TEMPLATE ? copy : undefined;
+            const { taskSpec, taskEnvironments: _perTask, ...kept } = group;
+            return {
+              ...kept,
+              ...(taskSpec
+                ? {
+                    taskSpec: template
+                      ? { environment: { variables: { DRMAA2_JOB_TEMPLATE: template } } }
+                      : {},
+                  }
+                : {}),
+            };
+          }),
+        }
+      : {}),
   };
+}
+
+/** The job's status without the per-group list of VM instances (the machine type comes from the policy). */
+function retainedStatus(status: NonNullable<Job['status']>): NonNullable<Job['status']> {
+  if (!status.taskGroups) return status;
+  const groups: NonNullable<NonNullable<Job['status']>['taskGroups']> = {};
+  for (const [name, group] of Object.entries(status.taskGroups))
+    groups[name] = group.counts ? { counts: group.counts } : {};
+  return { ...status, taskGroups: groups };
 }
 
 function updatedAt(job: Job): number {
@@ -160,6 +195,8 @@ export interface PollHealth {
 
 export class SessionPoller implements JobCache, Source {
   private seen = new Map<string, Seen>();
+  /** One copy of each recurring string (states, event types, machine types, times) across the jobs kept. */
+  private readonly pool = new StringPool(4096);
   private running: Promise<void> | undefined;
   private abort: AbortController | undefined;
   private failures = 0;
@@ -198,7 +235,11 @@ export class SessionPoller implements JobCache, Source {
     }
     const known = this.seen.get(job.name);
     if (known && updatedAt(job) < updatedAt(known.job)) return;
-    this.seen.set(job.name, { job: retained(job), key: keyOfJob(job) ?? known?.key, at: this.now() });
+    this.seen.set(job.name, {
+      job: this.pool.internAll(retained(job)),
+      key: keyOfJob(job) ?? known?.key,
+      at: this.now(),
+    });
   }
 
   /** Synced=False for the resources whose jobs the poll should follow, once it failed FAILING_AFTER times
@@ -259,7 +300,7 @@ export class SessionPoller implements JobCache, Source {
         next.set(name, known);
         continue;
       }
-      next.set(name, { job: retained(job), key, at: started });
+      next.set(name, { job, key, at: started });
       if (key) enqueue(key, false);
     }
     for (const [name, known] of this.seen) {
@@ -279,7 +320,7 @@ export class SessionPoller implements JobCache, Source {
         filter: this.opts.filter ?? activeJobsFilter(this.opts.session),
         pageSize: this.opts.pageSize ?? POLL_PAGE_SIZE,
       },
-      (job) => (job.name ? retained(job) : undefined),
+      (job) => (job.name ? this.pool.internAll(retained(job)) : undefined),
     );
   }
 

@@ -56,7 +56,10 @@ export function reportLines(r: BenchReport): string[] {
     ],
     [
       'controller live heap',
-      `${fixed(r.controller.liveHeap.beforeMb, 1)} MB before the load, ${fixed(r.controller.liveHeap.peakMb, 1)} MB at most: ${fixed(r.controller.liveHeap.perJobKb, 2)} KB per job`,
+      `${fixed(r.controller.liveHeap.beforeMb, 1)} MB before the load, ${fixed(r.controller.liveHeap.peakMb, 1)} MB at most: ${fixed(r.controller.liveHeap.perJobKb, 2)} KB per job` +
+        (r.controller.liveHeap.perJobMarginalKb !== undefined
+          ? `; ${fixed(r.controller.liveHeap.perJobMarginalKb, 2)} KB per job over the second half of the arrivals`
+          : ''),
     ],
     [
       'controller CPU',

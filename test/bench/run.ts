@@ -60,8 +60,10 @@ export interface BenchReport {
     heapUsedMb: number;
     /** The live heap (V8 heap in use right after a full collection), summed over processes: before the load
      * and its highest during the run; `perJobKb` is the growth per resource, all of which the controller
-     * holds at the end. */
-    liveHeap: { beforeMb: number; peakMb: number; perJobKb: number };
+     * holds at the end; `perJobMarginalKb` the growth per resource over the second half of the arrivals,
+     * before any finished (runs with --rate and jobs that outlast the arrivals), which leaves out what the
+     * controller loads once. */
+    liveHeap: { beforeMb: number; peakMb: number; perJobKb: number; perJobMarginalKb?: number };
     /** Controller CPU time per job (from the start of the load: the process's start-up left out), and
      * reconcile passes per job. */
     cpuMsPerJob: number;
@@ -191,9 +193,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     const clientBefore = client.requests;
     const sampler = new UsageSampler(() => controllers.map((c) => c.pid()));
     sampler.start();
-    const liveHeap = new LiveHeapSampler(controllers);
-    await liveHeap.start();
     const created = new Map<string, number>();
+    const liveHeap = new LiveHeapSampler(controllers, {
+      created: () => created.size,
+      finished: () => watching.finished(),
+    });
+    await liveHeap.start();
     const started = performance.now();
     log(
       `load: ${options.jobs} jobs ${options.rate > 0 ? `at ${options.rate}/s` : 'all at once'} over ${options.shards} shard(s)`,
@@ -228,7 +233,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       clearInterval(ended);
     }
     const usage = sampler.stop();
-    const live = await liveHeap.stop();
+    const live = await liveHeap.stop(options.jobs);
     const apiAfter = await apiServerRequests(cp.kubectl);
     const benchRequests = client.requests - clientBefore;
 
@@ -350,6 +355,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           beforeMb: live.before / 2 ** 20,
           peakMb: live.peak / 2 ** 20,
           perJobKb: Math.max(0, live.peak - live.before) / 1024 / options.jobs,
+          ...(live.perJobMarginal !== undefined ? { perJobMarginalKb: live.perJobMarginal / 1024 } : {}),
         },
         cpuMsPerJob: (usage.cpuSecondsDuringLoad * 1000) / options.jobs,
         reconcilesPerJob: reconciles / options.jobs,

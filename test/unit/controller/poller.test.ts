@@ -13,6 +13,8 @@ import {
   type Enqueue,
 } from '../../../src/controller/poller.js';
 import { jobInfoOf, taskCountsOf, translateSpec } from '../../../src/translate/index.js';
+import { nextStatus } from '../../../src/translate/status.js';
+import type { Drmaa2Job } from '../../../src/api/drmaa2job.js';
 import type { JobPage, ListJobsQuery } from '../../../src/ports/batchJobs.js';
 import { compileFilter } from '../../../src/emulator/filter.js';
 import { FakeBatchJobs, batchError } from '../../support/fakes/fakeBatchJobs.js';
@@ -422,16 +424,39 @@ describe('retained', () => {
       createTime: '2025-01-01T00:00:00Z',
       status: {
         state: 'RUNNING',
-        taskGroups: { group0: { counts: { RUNNING: 5, SUCCEEDED: 15 } } },
+        taskGroups: {
+          group0: {
+            counts: { RUNNING: 5, SUCCEEDED: 15 },
+            instances: [{ machineType: 'e2-standard-4', taskPack: 1 }],
+          },
+        },
         statusEvents: [
           { description: 'Job state is set from SCHEDULED to RUNNING', eventTime: '2025-01-01T00:00:03Z' },
         ],
+        runDuration: '12.5s',
       },
     };
+    job.allocationPolicy!.instances![0]!.policy!.minCpuPlatform = 'Intel Ice Lake';
     const kept = retained(job);
     assert.deepEqual(jobInfoOf(kept), jobInfoOf(job));
+    assert.equal(jobInfoOf(kept).extension?.extensionList?.min_cpu_platform, 'Intel Ice Lake');
     assert.deepEqual(taskCountsOf(kept), taskCountsOf(job));
     assert.equal(keyOfJob(kept), keyOfJob(job));
+    assert.deepEqual(kept.labels, job.labels, 'the owner guard reads the labels');
+    const owner: Drmaa2Job = {
+      apiVersion: 'drmaa2.io/v1alpha1',
+      kind: 'Drmaa2Job',
+      metadata: { name: 'a', namespace: 'ns', uid: '00000000-0000-0000-0000-00000000000a', generation: 1 },
+      spec: { jobTemplate: { remoteCommand: 'echo' } },
+    };
+    const now = new Date('2025-01-01T00:01:00Z');
+    assert.deepEqual(
+      nextStatus({ resource: owner, phase: { kind: 'submitted', jobs: [kept] }, now }),
+      nextStatus({ resource: owner, phase: { kind: 'submitted', jobs: [job] }, now }),
+      'the same status from the kept copy',
+    );
+    assert.equal(kept.allocationPolicy?.labels, undefined, "the VMs' copy of the labels is gone");
+    assert.equal(kept.status?.taskGroups?.group0?.instances, undefined);
     assert.ok(
       JSON.stringify(kept).length < JSON.stringify(job).length - 10_000,
       'the runnable with its 10 kB command is gone',

@@ -2,6 +2,7 @@
 import { it } from 'vitest';
 import assert from 'node:assert/strict';
 import { slim } from '../../../../src/adapters/kube/jobInformer.js';
+import { StringPool } from '../../../../src/translate/stringPool.js';
 
 it('drops managedFields and the last-applied annotation, keeps the rest', () => {
   const obj = {
@@ -28,6 +29,18 @@ it('drops managedFields and the last-applied annotation, keeps the rest', () => 
     spec: { jobTemplate: { remoteCommand: 'true' } },
     status: { state: 'Done' },
   });
+});
+
+it('drops the annotations when the last-applied one was all there was', () => {
+  const obj = {
+    metadata: {
+      name: 'a',
+      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' },
+      managedFields: [],
+    },
+  };
+  slim(obj, new StringPool());
+  assert.deepEqual(obj, { metadata: { name: 'a' } });
 });
 
 it('leaves an object without metadata alone', () => {
