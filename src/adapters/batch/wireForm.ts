@@ -82,7 +82,10 @@ function fromWireField(key: string, value: unknown): unknown {
 
 function fromWireValue(value: unknown): unknown {
   if (Array.isArray(value)) {
-    const items = value.map(fromWireValue).filter((v) => v !== undefined);
+    // map allocates the array at its length; filter grows one by pushing, to several times the room its
+    // elements need, which the poller would hold for every job it keeps.
+    const mapped = value.map(fromWireValue);
+    const items = mapped.includes(undefined) ? mapped.filter((v) => v !== undefined) : mapped;
     return items.length > 0 ? items : undefined;
   }
   if (isPlainObject(value)) return cleanMessage(value);
