@@ -42,7 +42,8 @@ export interface SessionPollerOptions {
   pageSize?: number;
   /** The list filter; defaults to activeJobsFilter(session). */
   filter?: string;
-  /** How long a listed job is served after the last list that showed it; default 3 intervals. */
+  /** How long a listed job is served after the last list that showed it; default 3 periods of the poll
+   * (an interval and the time the last poll took: thousands of active jobs take many pages). */
   maxCacheAgeMs?: number;
   /** Called after each poll with the number of ListJobs calls it made (for metrics). */
   onPoll?(pages: number, seconds: number): void;
@@ -203,6 +204,8 @@ export class SessionPoller implements JobCache, Source {
   private failingSince: number | undefined;
   private lastError: string | undefined;
   private lastSuccess: number | undefined;
+  /** How long the last successful poll took, in ms. */
+  private lastDuration = 0;
 
   constructor(private readonly opts: SessionPollerOptions) {}
 
@@ -211,7 +214,7 @@ export class SessionPoller implements JobCache, Source {
   }
 
   private maxAgeMs(): number {
-    return this.opts.maxCacheAgeMs ?? 3 * this.opts.intervalMs;
+    return this.opts.maxCacheAgeMs ?? 3 * (this.opts.intervalMs + this.lastDuration);
   }
 
   /** The job as last listed, unless that list is older than maxCacheAgeMs (then the caller reads it). */
@@ -289,6 +292,7 @@ export class SessionPoller implements JobCache, Source {
     this.failingSince = undefined;
     this.lastError = undefined;
     this.lastSuccess = started;
+    this.lastDuration = this.now() - started;
     const next = new Map<string, Seen>();
     for (const job of listed.jobs) {
       const name = job.name!;
@@ -349,7 +353,12 @@ export class SessionPoller implements JobCache, Source {
           'Session poll failed; retrying next interval',
         );
       }
-      await this.opts.clock.sleep(this.opts.intervalMs, signal).catch(() => undefined);
+      // One poll per interval, start to start, so that a poll of many pages does not stretch the period by
+      // its own length; at least half an interval between polls, so that a poll slower than the interval
+      // does not turn into one endless poll.
+      const took = this.now() - started;
+      const interval = this.opts.intervalMs;
+      await this.opts.clock.sleep(Math.max(interval - took, interval / 2), signal).catch(() => undefined);
     }
   }
 

@@ -396,6 +396,53 @@ describe('SessionPoller.start', () => {
   });
 });
 
+describe('a poll of many pages', () => {
+  it('starts one interval after the last one started, and at least half an interval after it ended', async () => {
+    const flush = () => new Promise((resolve) => setImmediate(resolve));
+    addJob('a', 'RUNNING');
+    let listTakesMs = 4_000;
+    const listJobs = batch.listJobs.bind(batch);
+    batch.listJobs = async (query) => {
+      clock.advance(listTakesMs);
+      return listJobs(query);
+    };
+    poller.start(enqueue);
+    await flush();
+    assert.equal(batch.lists.length, 1);
+    clock.advance(INTERVAL - 4_000 - 1);
+    await flush();
+    assert.equal(batch.lists.length, 1, 'not before an interval from its start');
+    clock.advance(1);
+    await flush();
+    assert.equal(batch.lists.length, 2, 'one interval after the first started');
+    listTakesMs = 30_000;
+    clock.advance(INTERVAL - 4_000);
+    await flush();
+    assert.equal(batch.lists.length, 3);
+    clock.advance(INTERVAL / 2 - 1);
+    await flush();
+    assert.equal(batch.lists.length, 3, 'a poll slower than the interval: half an interval of rest');
+    clock.advance(1);
+    await flush();
+    assert.equal(batch.lists.length, 4);
+    await poller.stop();
+  });
+
+  it('serves what it listed for three periods of interval and poll time, so a slow poll does not expire it', async () => {
+    const a = addJob('a', 'RUNNING');
+    const listJobs = batch.listJobs.bind(batch);
+    batch.listJobs = async (query) => {
+      clock.advance(20_000);
+      return listJobs(query);
+    };
+    await poller.pollOnce(enqueue);
+    clock.advance(3 * (INTERVAL + 20_000) - 20_000);
+    assert.ok(poller.get(a), 'still served');
+    clock.advance(1);
+    assert.equal(poller.get(a), undefined);
+  });
+});
+
 describe('retained', () => {
   it('keeps everything the status is computed from, drops runnables, volumes and per-task environments', () => {
     const result = translateSpec(
