@@ -101,40 +101,35 @@ export function retained(job: Job): Job {
   return {
     ...rest,
     ...(status ? { status: retainedStatus(status) } : {}),
-    ...(policy
-      ? {
-          allocationPolicy: {
-            instances: [
-              {
-                policy: {
-                  ...(policy.machineType ? { machineType: policy.machineType } : {}),
-                  ...(policy.minCpuPlatform ? { minCpuPlatform: policy.minCpuPlatform } : {}),
-                },
-              },
-            ],
-          },
-        }
-      : {}),
-    ...(taskGroups
-      ? {
-          taskGroups: taskGroups.map((group) => {
-            const copy = group.taskSpec?.environment?.variables?.DRMAA2_JOB_TEMPLATE;
-            // JobInfo carries the template only up to this size, so a larger copy is of no use to keep.
-            const template = copy && copy.length <= MAX_JOBINFO_TEMPLATE ? copy : undefined;
-            const { taskSpec, taskEnvironments: _perTask, ...kept } = group;
-            return {
-              ...kept,
-              ...(taskSpec
-                ? {
-                    taskSpec: template
-                      ? { environment: { variables: { DRMAA2_JOB_TEMPLATE: template } } }
-                      : {},
-                  }
-                : {}),
-            };
-          }),
-        }
-      : {}),
+    ...(policy ? { allocationPolicy: { instances: [{ policy: retainedPolicy(policy) }] } } : {}),
+    ...(taskGroups ? { taskGroups: taskGroups.map(retainedGroup) } : {}),
+  };
+}
+
+type InstancePolicy = NonNullable<
+  NonNullable<NonNullable<Job['allocationPolicy']>['instances']>[number]['policy']
+>;
+
+/** The machine type and CPU platform JobInfo reports, nothing else of the VMs' policy. */
+function retainedPolicy(policy: InstancePolicy): InstancePolicy {
+  return {
+    ...(policy.machineType ? { machineType: policy.machineType } : {}),
+    ...(policy.minCpuPlatform ? { minCpuPlatform: policy.minCpuPlatform } : {}),
+  };
+}
+
+/** A task group without its runnables, volumes and per-task environments: only the template copy JobInfo
+ * carries, and only up to the size JobInfo carries it. */
+function retainedGroup(
+  group: NonNullable<Job['taskGroups']>[number],
+): NonNullable<Job['taskGroups']>[number] {
+  const copy = group.taskSpec?.environment?.variables?.DRMAA2_JOB_TEMPLATE;
+  const template = copy && copy.length <= MAX_JOBINFO_TEMPLATE ? copy : undefined;
+  const { taskSpec, taskEnvironments: _perTask, ...kept } = group;
+  if (!taskSpec) return kept;
+  return {
+    ...kept,
+    taskSpec: template ? { environment: { variables: { DRMAA2_JOB_TEMPLATE: template } } } : {},
   };
 }
 
@@ -304,7 +299,7 @@ export class SessionPoller implements JobCache, Source {
         next.set(name, known);
         continue;
       }
-      next.set(name, { job, key, at: started });
+      next.set(name, { job: this.pool.internAll(job), key, at: started });
       if (key) enqueue(key, false);
     }
     for (const [name, known] of this.seen) {
@@ -324,7 +319,7 @@ export class SessionPoller implements JobCache, Source {
         filter: this.opts.filter ?? activeJobsFilter(this.opts.session),
         pageSize: this.opts.pageSize ?? POLL_PAGE_SIZE,
       },
-      (job) => (job.name ? this.pool.internAll(retained(job)) : undefined),
+      (job) => (job.name ? retained(job) : undefined),
     );
   }
 
