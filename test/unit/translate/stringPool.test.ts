@@ -2,6 +2,8 @@
 // an equal string.
 import { it } from 'vitest';
 import assert from 'node:assert/strict';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { StringPool } from '../../../src/translate/stringPool.js';
 
 it('hands back the copy it holds for an equal string', () => {
@@ -37,4 +39,28 @@ it('walks arrays and nested objects, and stops at a cycle', () => {
   cyclic.self = cyclic;
   assert.equal(pool.internAll(cyclic), cyclic);
   assert.deepEqual((cyclic.list as unknown[])[1], { z: 'w' });
+});
+
+it('holds one copy of a recurring string: parsed copies kept through the pool cost no heap of their own', () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const text = JSON.stringify({ message: `The job has not ended yet, ${'and it waits '.repeat(8)}` });
+  /** Heap growth, in bytes, of holding 20,000 freshly parsed copies of one message. */
+  const growth = (keep: (s: string) => string): number => {
+    gc();
+    const before = getHeapStatistics().used_heap_size;
+    const held = Array.from({ length: 20_000 }, () =>
+      keep((JSON.parse(text) as { message: string }).message),
+    );
+    gc();
+    const after = getHeapStatistics().used_heap_size;
+    assert.equal(held.length, 20_000);
+    return after - before;
+  };
+  const pool = new StringPool();
+  const plain = growth((s) => s);
+  const pooled = growth((s) => pool.intern(s));
+  // 20,000 copies of a 120-character string are over 2.4 MB; the array of references alone is 160 KB.
+  assert.ok(plain > 2_000_000, `unpooled copies grow the heap (${plain} B)`);
+  assert.ok(pooled < plain / 4, `pooled: ${pooled} B against ${plain} B`);
 });
