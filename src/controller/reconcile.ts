@@ -19,7 +19,7 @@ import type { KubeStore } from '../ports/kubeStore.js';
 import { batchJobNames, formatSpecError, translateSpec, type Submission } from '../translate/index.js';
 import { checkProfile } from '../translate/policy.js';
 import type { Resolution } from '../translate/profileResolution.js';
-import { isTerminal, resynced, silentSinceMs, type Phase, type SyncProblem } from '../translate/status.js';
+import { isTerminal, resynced, silentHintDueMs, type Phase, type SyncProblem } from '../translate/status.js';
 import { EndedElements } from './endedElements.js';
 import { HOLD_IGNORED, batchJobNotOwnedEvent } from './events.js';
 import { Expectations } from './expectations.js';
@@ -521,7 +521,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     const resync = config.resyncIntervalMs ?? after;
     if (resync > after && followed(jobs)) {
       const now = clock.now().getTime();
-      const timed = jobs.map(silentSinceMs).filter((at): at is number => at !== undefined && at > now);
+      const timed = jobs.map(silentHintDueMs).filter((at): at is number => at !== undefined && at > now);
       after = Math.max(after, Math.min(resync, ...timed.map((at) => at - now)));
     }
     return { requeueAfterMs: Math.round(after * (1 + jitter * random())) };

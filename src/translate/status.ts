@@ -252,7 +252,7 @@ export const SILENT_SCHEDULED_MS = 10 * 60_000;
 
 /** When a job that waits in SCHEDULED with nothing said since gets the hint (a time in ms), whether or not
  * it is due yet; undefined for any other job. A status that changes by time alone needs a pass at that time. */
-export function silentSinceMs(job: Job): number | undefined {
+export function silentHintDueMs(job: Job): number | undefined {
   if (job.status?.state !== 'SCHEDULED') return undefined;
   const last = job.status.statusEvents?.at(-1);
   if (!last || !/\bto SCHEDULED\b/.test(last.description ?? '')) return undefined;
@@ -261,7 +261,7 @@ export function silentSinceMs(job: Job): number | undefined {
 }
 
 function silentlyScheduledHint(job: Job, now: Date): string {
-  const due = silentSinceMs(job);
+  const due = silentHintDueMs(job);
   if (due === undefined || now.getTime() < due) return '';
   const last = job.status!.statusEvents!.at(-1)!;
   // A fixed text: the status is not rewritten each minute the job waits.
