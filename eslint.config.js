@@ -1,5 +1,5 @@
 // Lint rules, including the project's import rule (docs/architecture.md): translate/ imports only api/;
-// controller/ and tracker/ import translate/, api/ and ports/, never an adapter or an SDK; adapters implement
+// controller/, tracker/ and logs/ import translate/, api/ and ports/, never an adapter or an SDK; adapters implement
 // ports/; only main.ts and cli/ wire adapters in. Promises are checked with type information: a promise nobody
 // awaits or handles, or one passed where a plain callback is expected, loses its errors.
 import js from '@eslint/js';
@@ -104,7 +104,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/controller/**/*.ts', 'src/tracker/**/*.ts', 'src/ports/**/*.ts'],
+    files: ['src/controller/**/*.ts', 'src/tracker/**/*.ts', 'src/logs/**/*.ts', 'src/ports/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [...sdkPatterns, noAdapters, noEmulator] }] },
   },
   {

@@ -90,6 +90,8 @@ export interface BatchProfileSpec {
   securityLevel?: SecurityLevel;
   allowed?: ProfileAllowed;
   limits?: ProfileLimits;
+  /** false: no job of the profile carries its failed task's output in its status (default true). */
+  outputInStatus?: boolean;
 }
 
 export interface ProfileImpersonation {

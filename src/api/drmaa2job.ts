@@ -54,6 +54,9 @@ export interface Drmaa2JobSpec {
   ttlSecondsAfterFinished?: number;
   /** The BatchProfile to submit under; absent: the namespace's default profile (if any). */
   profile?: string;
+  /** Whether a failed job's Failed condition carries the last lines of the failed task's output (read from
+   * Cloud Logging); default true. A profile's `outputInStatus: false` turns it off for all its jobs. */
+  outputInStatus?: boolean;
 }
 
 /** The BatchProfile a job was submitted under, as it was then: later changes of the profile do not touch
@@ -68,6 +71,11 @@ export interface ProfileRef {
   /** The service account impersonated for its Batch calls, when the profile named one: later passes make
    * their calls as the same caller, even once the profile has changed or gone. */
   caller?: ProfileImpersonation;
+}
+
+export interface LogsRef {
+  filter: string;
+  url: string;
 }
 
 export interface BatchJobRef {
@@ -150,6 +158,9 @@ export interface Drmaa2JobStatus {
   preemptions?: number;
   /** When the resource was first seen in a terminal state; the TTL counts from here. */
   finishedAt?: string;
+  /** Where the tasks' output is: the Cloud Logging filter of the job's task logs and the console link to
+   * it (absent when the template writes its output to outputPath instead). */
+  logs?: LogsRef;
   conditions?: Condition[];
 }
 

@@ -8,7 +8,8 @@ import { GoogleCallers } from '../adapters/google/callers.js';
 import { parentOf } from '../api/batch.js';
 import { createKubeAdapters } from '../adapters/kube/index.js';
 import { createBuckets } from '../adapters/storage/index.js';
-import { ThrottledBatchJobs } from '../controller/batchThrottle.js';
+import { CloudLogEntries } from '../adapters/logging/index.js';
+import { QuotaBucket, ThrottledBatchJobs } from '../controller/batchThrottle.js';
 import { parseConfig, type ControllerConfig, type ControllerFlags } from '../controller/config.js';
 import { FLAGS, helpOf, type FlagSpec } from '../controller/flags.js';
 import { startHttpServer } from '../controller/health.js';
@@ -32,6 +33,8 @@ export interface LoggerEnvironment {
 }
 
 const here = createRequire(import.meta.url);
+/** A failed task's output is read on the pass that writes the failure: it must not hold the status back. */
+const LOG_READ_TIMEOUT_MS = 5_000;
 
 /** pino's options: JSON lines for machines; readable lines when a person watches a terminal and
  * pino-pretty is installed. It is a development dependency, absent from the image, where a terminal
@@ -94,11 +97,20 @@ export async function runController(config: ControllerConfig, logger: Logger): P
   metrics.batchRate('mutation', config.batchMutationsPerMinute);
   metrics.batchRate('read', config.batchReadsPerMinute);
   const buckets = createBuckets(storageOptions);
+  // Cloud Logging, for a failed task's last lines in its status: its own budget, since Logging's quota is
+  // apart from Batch's (and far smaller).
+  const loggingOptions = {
+    ...(config.loggingEmulatorHost ? { emulatorHost: config.loggingEmulatorHost } : {}),
+    timeoutMs: LOG_READ_TIMEOUT_MS,
+  };
+  const logs = new CloudLogEntries(loggingOptions);
+  const logReads = new QuotaBucket('logRead', config.logReadsPerMinute, systemClock, Math.random);
   // A profile's caller: its own clients, under the same call budget.
   const callers = new GoogleCallers({
     projectId: config.project,
     batch: batchOptions,
     storage: storageOptions,
+    logging: loggingOptions,
     ...(config.iamCredentialsEndpoint ? { iamCredentialsEndpoint: config.iamCredentialsEndpoint } : {}),
   });
   // One set per caller, asked for on every pass of that caller's jobs.
@@ -108,7 +120,11 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     let made = byCaller.get(key);
     if (!made) {
       const clients = callers.clients(caller);
-      made = { batch: batch.over(clients.batch), buckets: clients.buckets };
+      made = {
+        batch: batch.over(clients.batch),
+        buckets: clients.buckets,
+        ...(clients.logs ? { logs: clients.logs } : {}),
+      };
       byCaller.set(key, made);
     }
     return made;
@@ -159,6 +175,8 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     callers: callerClients,
     backlogged: (key) => waited(key) > config.pollIntervalMs,
     profiles: profilesFrom(kube.profiles, { requireProfile: config.requireProfile }),
+    logs,
+    logReads,
   });
   const elector = config.leaderElect
     ? new LeaderElector({
@@ -214,7 +232,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
       await runner.stop();
       kube.profiles.stop();
       await Promise.all([metricsServer.close(), healthServer.close()]);
-      await Promise.all([client.close(), callers.close()]);
+      await Promise.all([client.close(), callers.close(), logs.close()]);
     },
   };
 }

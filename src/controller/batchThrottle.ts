@@ -14,7 +14,8 @@ import type { Clock } from '../ports/clock.js';
 import { isBatchError } from '../ports/errors.js';
 import { backoffDelay } from '../translate/backoff.js';
 
-export type QuotaKind = 'mutation' | 'read';
+/** `logRead`: Cloud Logging list calls, whose quota is apart from Batch's. */
+export type QuotaKind = 'mutation' | 'read' | 'logRead';
 
 export interface BatchThrottleOptions {
   mutationsPerMinute: number;
@@ -77,6 +78,15 @@ export class QuotaBucket {
       this.raisedAt = now;
       this.setRate(Math.min(this.ceiling, Math.ceil(this.perMinute * 1.5)), 0);
     }
+  }
+
+  /** A token now, or none: for a read that is better left out than waited for. */
+  tryTake(): boolean {
+    const now = this.clock.now().getTime();
+    this.refill(now);
+    if (this.pausedUntil > now || this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
   }
 
   /** Waits for a token; callers are served one after another so none starves. */

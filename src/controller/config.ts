@@ -26,12 +26,16 @@ export interface ControllerConfig {
   /** Client-side ceilings on Batch calls per minute, below the region's quota (6,000 mutations, 15,000 reads). */
   batchMutationsPerMinute: number;
   batchReadsPerMinute: number;
+  /** Cloud Logging list calls a minute for failed tasks' output (see failedOutput.ts). */
+  logReadsPerMinute: number;
   metricsAddr: string;
   healthAddr: string;
   logLevel: string;
   kubeconfig?: string;
   batchEmulatorHost?: string;
   storageEmulatorHost?: string;
+  /** LOGGING_EMULATOR_HOST, else BATCH_EMULATOR_HOST: the project's emulator serves Cloud Logging too. */
+  loggingEmulatorHost?: string;
   batchEndpoint?: string;
   iamCredentialsEndpoint?: string;
 }
@@ -54,6 +58,7 @@ export interface ControllerFlags {
   retryPeriod?: string;
   batchMutationsPerMinute?: string;
   batchReadsPerMinute?: string;
+  logReadsPerMinute?: string;
   batchEndpoint?: string;
   iamCredentialsEndpoint?: string;
   metricsAddr?: string;
@@ -98,6 +103,7 @@ function pick(flags: ControllerFlags, env: Record<string, string | undefined>, k
 export function parseConfig(flags: ControllerFlags, env: Record<string, string | undefined>): ConfigResult {
   const errors: string[] = [];
   const batchEmulatorHost = env.BATCH_EMULATOR_HOST || undefined;
+  const loggingEmulatorHost = env.LOGGING_EMULATOR_HOST || batchEmulatorHost;
   const project = pick(flags, env, 'project') ?? (batchEmulatorHost ? 'emulator' : undefined);
   const location = pick(flags, env, 'location') ?? (batchEmulatorHost ? 'local' : undefined);
   if (!project)
@@ -142,7 +148,7 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
       errors.push('--renew-deadline must be shorter than --lease-duration');
     if (retryPeriodMs >= renewDeadlineMs) errors.push('--retry-period must be shorter than --renew-deadline');
   }
-  const perMinute = (key: 'batchMutationsPerMinute' | 'batchReadsPerMinute') => {
+  const perMinute = (key: 'batchMutationsPerMinute' | 'batchReadsPerMinute' | 'logReadsPerMinute') => {
     const flag = flagOf(key).flag;
     const text = pick(flags, env, key) ?? defaultOf(key);
     const n = Number(text);
@@ -151,6 +157,7 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
   };
   const batchMutationsPerMinute = perMinute('batchMutationsPerMinute');
   const batchReadsPerMinute = perMinute('batchReadsPerMinute');
+  const logReadsPerMinute = perMinute('logReadsPerMinute');
   const switchOn = (key: 'leaderElect' | 'requireProfile') => {
     const text = flags[key] ?? env[ENV_TWINS[key]!];
     return text === true || text === 'true' || text === '1';
@@ -196,12 +203,14 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
       retryPeriodMs,
       batchMutationsPerMinute,
       batchReadsPerMinute,
+      logReadsPerMinute,
       metricsAddr: pick(flags, env, 'metricsAddr') ?? defaultOf('metricsAddr'),
       healthAddr: pick(flags, env, 'healthAddr') ?? defaultOf('healthAddr'),
       logLevel,
       ...(kubeconfig ? { kubeconfig } : {}),
       ...(batchEmulatorHost ? { batchEmulatorHost } : {}),
       ...(env.STORAGE_EMULATOR_HOST ? { storageEmulatorHost: env.STORAGE_EMULATOR_HOST } : {}),
+      ...(loggingEmulatorHost ? { loggingEmulatorHost } : {}),
       ...(batchEndpoint ? { batchEndpoint } : {}),
       ...(iamCredentialsEndpoint
         ? { iamCredentialsEndpoint: iamCredentialsEndpoint.replace(/\/+$/, '') }

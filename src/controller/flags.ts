@@ -171,6 +171,16 @@ export const FLAGS: readonly FlagSpec[] = [
     meaning: 'ceiling on Batch gets and lists',
   },
   {
+    flag: 'log-reads-per-minute',
+    key: 'logReadsPerMinute',
+    env: 'DRMAA2_LOG_READS_PER_MINUTE',
+    value: '<n>',
+    shownDefault: '`20`',
+    default: '20',
+    meaning:
+      "ceiling on Cloud Logging reads for failed tasks' output in their status (a third of the project's 60 a minute; a job that finds none left says so)",
+  },
+  {
     flag: 'batch-endpoint',
     key: 'batchEndpoint',
     env: 'DRMAA2_BATCH_ENDPOINT',

@@ -4,7 +4,7 @@
 // never relies on having seen an event, so a pass that crashes anywhere is simply repeated. The rungs, in
 // the order a pass meets them (docs/architecture.md follows one job through them):
 //   1 gone · 2 deleting · 3 finalizer · 4 validation · 5 hold and start time · 6 buckets · 7 create ·
-//   the owner guard · 8 terminate · 9 observe · 10 TTL · 11 look again
+//   the owner guard · 8 terminate · 9 observe (9b a failed task's output) · 10 TTL · 11 look again
 import type { Logger } from 'pino';
 import { isActiveJob, isCancellableJob, jobNameOf, stateOf, type Job } from '../api/batch.js';
 import type { BatchProfile } from '../api/batchProfile.js';
@@ -16,11 +16,13 @@ import type { Clock } from '../ports/clock.js';
 import { isBatchError } from '../ports/errors.js';
 import type { EventSink } from '../ports/eventSink.js';
 import type { KubeStore } from '../ports/kubeStore.js';
+import type { LogEntries } from '../ports/logEntries.js';
 import { batchJobNames, formatSpecError, translateSpec, type Submission } from '../translate/index.js';
 import { checkProfile } from '../translate/policy.js';
 import type { Resolution } from '../translate/profileResolution.js';
 import { isTerminal, resynced, silentHintDueMs, type Phase, type SyncProblem } from '../translate/status.js';
 import { EndedElements } from './endedElements.js';
+import { failedOutputOf, type InstantBudget } from './failedOutput.js';
 import { HOLD_IGNORED, batchJobNotOwnedEvent } from './events.js';
 import { Expectations } from './expectations.js';
 import { ownedJobsFor, prove, type OwnedJob, type OwnedJobs, type Proven } from './ownedJobs.js';
@@ -69,6 +71,11 @@ export interface ReconcilerDeps {
   /** Whether the controller is behind, judged by the key in hand (how long it waited in the queue): then
    * moves between active states are not written (see rung 9). */
   backlogged?: (key: string) => boolean;
+  /** Cloud Logging with the controller's own credentials, for a failed task's output in its status; without
+   * it no output is read. */
+  logs?: LogEntries;
+  /** The controller's budget of Cloud Logging reads (see failedOutput.ts). */
+  logReads?: InstantBudget;
   /** Random source for the requeue jitter (tests pass a constant). */
   random?: () => number;
 }
@@ -163,23 +170,24 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       return { requeueAfterMs: Math.min(config.pollIntervalMs, UNLISTED_TASKS_REQUEUE_MS) };
     }
     unlistedTasks.forget(key);
+    const phase = await withOutput(resource, observed, log);
     // While a backlog exists, a move between active states (Queued to Running, task counts) waits: the pass
     // that sees the job end writes the end, and a resync after the backlog the state it is in then. What a
     // user acts on is always written at once: the submission, the end, a problem, a changed spec.
-    const problem = pollProblem(observed);
+    const problem = pollProblem(phase);
     if (
       deps.backlogged?.(key) &&
       current &&
       !cancelled &&
       !problem &&
-      observed.kind === 'submitted' &&
-      observed.jobs.every(isActiveJob) &&
+      phase.kind === 'submitted' &&
+      phase.jobs.every(isActiveJob) &&
       !isTerminal(resource.status?.state) &&
       resource.status?.batchJob &&
       resource.status.conditions?.find((c) => c.type === 'Synced')?.status !== 'False'
     )
       return pollAgain();
-    resource = await writes.apply(resource, observed, log, problem);
+    resource = await writes.apply(resource, phase, log, problem);
 
     // 10) TTL of a job that just ended.
     if (isTerminal(resource.status?.state)) {
@@ -471,6 +479,28 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     return { phase: { kind: 'submitted', jobs, tasks, ...(array ? { array } : {}) }, unlisted };
   }
 
+  // 9b) A job that has just failed: its Failed condition ends with the failed task's last output lines,
+  // read once from Cloud Logging as the caller its Batch calls are made as (failedOutput.ts).
+  async function withOutput(resource: Drmaa2Job, phase: Phase, log: Logger): Promise<Phase> {
+    if (phase.kind !== 'submitted' || isTerminal(resource.status?.state) || resource.spec.terminate)
+      return phase;
+    if (phase.jobs.some(isActiveJob) || !phase.jobs.some((job) => stateOf(job) === 'FAILED')) return phase;
+    const resolution = deps.profiles?.resolve(resource);
+    const output = await failedOutputOf(
+      resource,
+      phase.jobs,
+      phase.tasks,
+      resolution?.kind === 'profile' ? resolution.profile : undefined,
+      {
+        logs: clientsOf(placeOf(resource).caller).logs,
+        budget: deps.logReads,
+        onError: (err) => log.warn({ err }, "the failed task's output could not be read from Cloud Logging"),
+      },
+      clock.now(),
+    );
+    return output ? { ...phase, output } : phase;
+  }
+
   // 10) A finished job's Batch job goes after ttlSecondsAfterFinished; the resource and its status stay.
   async function expire(resource: Drmaa2Job, log: Logger): Promise<ReconcileResult> {
     const ttl = resource.spec.ttlSecondsAfterFinished;
@@ -571,7 +601,9 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
 
   /** The ports as the caller a profile names; the controller's own without one. */
   function clientsOf(caller: Caller | undefined): CallerClients {
-    return caller && deps.callers ? deps.callers(caller) : { batch, buckets: deps.buckets };
+    return caller && deps.callers
+      ? deps.callers(caller)
+      : { batch, buckets: deps.buckets, ...(deps.logs ? { logs: deps.logs } : {}) };
   }
 
   /** The guarded Batch calls for this resource (see ownedJobs.ts): the only way a pass reaches a job. */

@@ -42,6 +42,21 @@ function failedExitCode(tasks: Task[] | undefined): number | undefined {
   return code || 1;
 }
 
+/** The failed task a Failed message speaks of: the first failed one by index, with its last exit code. */
+export function firstFailedTask(tasks: Task[] | undefined): { index: number; exitCode?: number } | undefined {
+  const failed = (tasks ?? [])
+    .filter((t) => t.status?.state === 'FAILED')
+    .map((t) => ({ task: t, index: Number(/\/tasks\/(\d+)$/.exec(t.name ?? '')?.[1] ?? NaN) }))
+    .filter((t) => !Number.isNaN(t.index))
+    .sort((a, b) => a.index - b.index);
+  const first = failed[0];
+  if (!first) return undefined;
+  const code = (first.task.status?.statusEvents ?? [])
+    .filter((e) => e.taskState === 'FAILED' && e.taskExecution?.exitCode !== undefined)
+    .at(-1)?.taskExecution?.exitCode;
+  return { index: first.index, ...(code !== undefined ? { exitCode: code } : {}) };
+}
+
 /** Batch's exit code for a task whose Spot VM was preempted (cloud.google.com/batch/docs/troubleshooting). */
 export const EXIT_PREEMPTED = 50001;
 

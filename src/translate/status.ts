@@ -1,6 +1,7 @@
 // The next status of a Drmaa2Job, computed purely from what the controller observed in one pass: the
 // resource, the phase it is in (held, waiting, invalid, submitted, ...), the Batch job(s) with their tasks,
 // and the time. The controller writes the difference as one merge patch, and nothing when there is none.
+import { failedTaskOutput, logsRefOf, type FailedOutput } from './batchLogs.js';
 import type { Job, Task } from '../api/batch.js';
 import type { JobInfo, JobState } from '../api/drmaa2.js';
 import type {
@@ -69,6 +70,8 @@ export type Phase =
       array?: ArrayLayout;
       /** The profile the job(s) were submitted under, recorded once at submission. */
       profile?: ProfileRef;
+      /** A failed job's failed task and the last lines of its output (or why they are left out). */
+      output?: FailedOutput;
     };
 
 export type SubmittedPhase = Extract<Phase, { kind: 'submitted' }>;
@@ -227,14 +230,20 @@ function failedReasonOf(jobs: readonly Job[], terminate: boolean): Reason<'Faile
 
 /** Why the job failed: the exit code its tasks reported, where one did, and Batch's own last word on the
  * job (which names the failed task, or the reason no task ran, such as an invalid field value). */
-function failedMessage(reason: Reason<'Failed'>, info: JobInfo, batchReason: string | undefined): string {
+function failedMessage(
+  reason: Reason<'Failed'>,
+  info: JobInfo,
+  batchReason: string | undefined,
+  output: FailedOutput | undefined,
+): string {
   const said = batchReason ? ` Batch: ${batchReason}` : '';
   if (reason === 'TasksFailed') {
     const exit =
       info.exitStatus !== undefined
         ? ` (exit status ${info.exitStatus})`
         : ' (no task reported an exit code)';
-    return `The Batch job failed${exit}.${said}`;
+    // The output goes last: it is the tenant's text, and what the controller says must not hide behind it.
+    return `The Batch job failed${exit}.${said}${output ? ` ${failedTaskOutput(output)}` : ''}`;
   }
   if (reason === 'Terminated') return 'The job was terminated (spec.terminate): the Batch job was cancelled.';
   return `The Batch job was cancelled.${said}`;
@@ -338,11 +347,12 @@ function submittedOutcome(observation: Observation, phase: SubmittedPhase): Outc
     );
   } else if (state === 'Failed') {
     const reason = failedReasonOf(phase.jobs, observation.resource.spec.terminate === true);
-    updates.push(...ended(reason, failedMessage(reason, info, batchReason)));
+    updates.push(...ended(reason, failedMessage(reason, info, batchReason, phase.output)));
   } else {
     updates.push(...NOT_ENDED);
   }
   const array = arrayStatusOf(phase, previous);
+  const logs = logsRefOf(phase.jobs);
   return {
     state,
     subState,
@@ -354,6 +364,7 @@ function submittedOutcome(observation: Observation, phase: SubmittedPhase): Outc
       ...(array ? { array } : {}),
       ...(preemptions > 0 ? { preemptions } : {}),
       ...(phase.profile && !previous.profile ? { profile: phase.profile } : {}),
+      ...(logs ? { logs } : {}),
     },
   };
 }

@@ -17,6 +17,8 @@ export interface KubectlOptions {
   kubeconfig?: string;
   input?: string;
   timeoutMs?: number;
+  /** Added to the environment kubectl (and any plugin it runs) gets. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export type Kubectl = (args: string[], opts?: KubectlOptions) => Promise<KubectlResult>;
@@ -31,10 +33,13 @@ export function kubectlFor(binDir: string, defaultKubeconfig: string, cacheDir: 
     );
 }
 
-function runKubectl(command: string, args: string[], opts: KubectlOptions): Promise<KubectlResult> {
+/** Runs kubectl with exactly these arguments: a plugin (`kubectl drmaa2 ...`) must come first, before any
+ * of kubectl's own flags, so its kubeconfig is given as KUBECONFIG in `opts.env`. */
+export function runKubectl(command: string, args: string[], opts: KubectlOptions): Promise<KubectlResult> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env };
     delete env.KUBECONFIG;
+    Object.assign(env, opts.env);
     const child = spawnWithInput(opts.input, (stdin) =>
       spawn(command, args, {
         stdio: [stdin, 'pipe', 'pipe'],

@@ -13,7 +13,9 @@ import type { CreateJobRequest, Job, Task } from '../../api/batch.js';
 import type { BatchJobs, JobPage, ListJobsQuery } from '../../ports/batchJobs.js';
 import type { Buckets } from '../../ports/buckets.js';
 import { callerKey, type Caller, type CallerClients } from '../../ports/callers.js';
+import type { LogEntries, LogTail } from '../../ports/logEntries.js';
 import { GoogleBatchJobs, type BatchJobsOptions } from '../batch/googleBatchJobs.js';
+import type { CloudLogEntries, CloudLoggingOptions } from '../logging/cloudLogging.js';
 import type { BucketsOptions } from '../storage/googleBuckets.js';
 
 type BatchAuthClient = NonNullable<BatchJobsOptions['authClient']>;
@@ -27,6 +29,8 @@ const TOKEN_LIFETIME_SECONDS = 3600;
 export interface CallersOptions {
   batch: Omit<BatchJobsOptions, 'authClient'>;
   storage: Omit<BucketsOptions, 'authClient'>;
+  /** Cloud Logging (a failed task's output); absent: callers read no logs. */
+  logging?: Omit<CloudLoggingOptions, 'authClient'>;
   iamCredentialsEndpoint?: string;
   /** The controller's own credentials; default Application Default Credentials. */
   source?: () => Promise<AuthClient>;
@@ -37,6 +41,7 @@ export interface CallersOptions {
 interface Made {
   batch: Promise<GoogleBatchJobs>;
   buckets: Promise<Buckets>;
+  logs: Promise<CloudLogEntries> | undefined;
 }
 
 export class GoogleCallers {
@@ -54,6 +59,7 @@ export class GoogleCallers {
         ensureBucket: async (name, project) => (await made.buckets).ensureBucket(name, project),
         bucketExists: async (name, project) => (await made.buckets).bucketExists(name, project),
       },
+      ...(made.logs ? { logs: new DeferredLogEntries(made.logs) } : {}),
     };
   }
 
@@ -65,6 +71,7 @@ export class GoogleCallers {
       all.map(async (m) => {
         try {
           await (await m.batch).close();
+          await (await m.logs)?.close();
         } catch {
           // A client that never came to be has no channel to close.
         }
@@ -89,6 +96,12 @@ export class GoogleCallers {
         const { GoogleBuckets } = await import('../storage/googleBuckets.js');
         return new GoogleBuckets({ ...this.opts.storage, authClient });
       }),
+      logs: this.opts.logging
+        ? auth.then(async (authClient) => {
+            const { CloudLogEntries } = await import('../logging/cloudLogging.js');
+            return new CloudLogEntries({ ...this.opts.logging, authClient });
+          })
+        : undefined,
     };
     // A failure to find the controller's own credentials is not remembered: the next pass tries again (and
     // meets the failure through the port it calls; until then, nobody is waiting for it).
@@ -97,6 +110,7 @@ export class GoogleCallers {
     };
     made.batch.catch(forget);
     made.buckets.catch(forget);
+    made.logs?.catch(forget);
     this.made.set(key, made);
     return made;
   }
@@ -147,5 +161,33 @@ class DeferredBatchJobs implements BatchJobs {
   }
   async listTasks(jobName: string, group?: string): Promise<Task[]> {
     return (await this.client).listTasks(jobName, group);
+  }
+}
+
+/** The LogEntries port over a client that is still being made. */
+class DeferredLogEntries implements LogEntries {
+  constructor(private readonly client: Promise<LogEntries>) {}
+
+  async list(query: Parameters<LogEntries['list']>[0]) {
+    return (await this.client).list(query);
+  }
+
+  tail(project: string, filter: string): LogTail {
+    let inner: LogTail | undefined;
+    let closed = false;
+    const ready = this.client.then((client) => {
+      inner = client.tail(project, filter);
+      if (closed) inner.close();
+      return inner;
+    });
+    return {
+      close: () => {
+        closed = true;
+        inner?.close();
+      },
+      [Symbol.asyncIterator]: async function* () {
+        yield* await ready;
+      },
+    };
   }
 }

@@ -145,6 +145,7 @@ const EVERY_SPEC_FIELD: Complete<BatchProfileSpec> = {
     memoryMiBPerTask: 0,
     priority: { min: 0, max: 0 },
   },
+  outputInStatus: true,
 };
 const EVERY_STATUS_FIELD: Complete<BatchProfileStatus> = {
   observedGeneration: 0,
