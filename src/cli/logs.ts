@@ -30,7 +30,22 @@ export interface LogsOptions {
   timestamps?: boolean;
   allTasks?: boolean;
   readsPerMinute: number;
+  /** Default BATCH_EMULATOR_HOST. */
+  batchEmulatorHost?: string;
+  /** Default LOGGING_EMULATOR_HOST, else the Batch emulator's (which serves Logging too). */
+  loggingEmulatorHost?: string;
 }
+
+/** Where the command writes: the process's streams, or the demo's own. */
+export interface LogsOutput {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const STDIO: LogsOutput = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
 
 function integer(name: string, min: number) {
   return (value: string): number => {
@@ -54,7 +69,11 @@ export function registerLogs(program: Command): void {
     .option('--all-tasks', 'every task, each line prefixed with its task')
     .option('-f, --follow', 'keep printing new lines until the job has ended and its last lines are read')
     .option('--since <when>', 'only lines from this long ago (30s, 5m, 2h) or this RFC 3339 time on')
-    .option('--tail <lines>', 'only the last lines of the output, this many', integer('--tail', 0))
+    .option(
+      '--tail <lines>',
+      'only the last lines of the output, this many (-1: all, as kubectl)',
+      integer('--tail', -1),
+    )
     .option('--timestamps', 'prefix each line with its RFC 3339 time')
     .addOption(
       new Option('--reads-per-minute <n>', 'at most this many Cloud Logging list calls a minute')
@@ -72,12 +91,11 @@ export function registerLogs(program: Command): void {
     });
 }
 
-function fail(message: string): number {
-  process.stderr.write(`error: ${message}\n`);
-  return 1;
-}
-
-export async function runLogs(name: string, opts: LogsOptions): Promise<number> {
+export async function runLogs(name: string, opts: LogsOptions, io: LogsOutput = STDIO): Promise<number> {
+  const fail = (message: string): number => {
+    io.err(`error: ${message}\n`);
+    return 1;
+  };
   let since: string | undefined;
   if (opts.since !== undefined) {
     since = sinceTime(opts.since, new Date());
@@ -108,10 +126,10 @@ export async function runLogs(name: string, opts: LogsOptions): Promise<number> 
     ...(opts.allTasks ? { allTasks: true } : {}),
   });
   if ('error' in found) return fail(found.error);
-  if (found.target.note) process.stderr.write(`${found.target.note}\n`);
+  if (found.target.note) io.err(`${found.target.note}\n`);
 
-  const emulatorHost = process.env.BATCH_EMULATOR_HOST || undefined;
-  const loggingHost = process.env.LOGGING_EMULATOR_HOST || emulatorHost;
+  const emulatorHost = opts.batchEmulatorHost ?? (process.env.BATCH_EMULATOR_HOST || undefined);
+  const loggingHost = opts.loggingEmulatorHost ?? (process.env.LOGGING_EMULATOR_HOST || emulatorHost);
   const batch = createBatchJobs(emulatorHost ? { emulatorHost } : {});
   const logs = new CloudLogEntries(loggingHost ? { emulatorHost: loggingHost } : {});
   const abort = new AbortController();
@@ -120,7 +138,7 @@ export async function runLogs(name: string, opts: LogsOptions): Promise<number> 
   process.once('SIGTERM', stop);
   try {
     const proven = await proveLogTarget(resource, found.target, batch, since);
-    for (const note of proven.notes) process.stderr.write(`${note}\n`);
+    for (const note of proven.notes) io.err(`${note}\n`);
     const many = proven.jobsByUid.size > 1;
     const prefixed = opts.allTasks === true || many;
     const indexOfUid = new Map(
@@ -131,8 +149,9 @@ export async function runLogs(name: string, opts: LogsOptions): Promise<number> 
       const where = prefixed
         ? `[${many ? `index ${indexOfUid.get(line.jobUid ?? '') ?? '?'} ` : ''}task ${line.taskIndex ?? '?'}] `
         : '';
-      const out = isErrorSeverity(line.severity) ? process.stderr : process.stdout;
-      out.write(`${stamp}${where}${line.text}\n`);
+      const text = `${stamp}${where}${line.text}\n`;
+      if (isErrorSeverity(line.severity)) io.err(text);
+      else io.out(text);
     };
     const budget = new QuotaBucket('read', opts.readsPerMinute, systemClock, Math.random);
     const reader = new LogReader({ logs, clock: systemClock, budget, print, signal: abort.signal });
@@ -141,11 +160,11 @@ export async function runLogs(name: string, opts: LogsOptions): Promise<number> 
       return !now || TERMINAL_STATES.includes(now.status?.state ?? 'Undetermined');
     };
     const result = await reader.read(proven.selection, {
-      ...(opts.tail !== undefined ? { tail: opts.tail } : {}),
+      ...(opts.tail !== undefined && opts.tail >= 0 ? { tail: opts.tail } : {}),
       ...(opts.follow ? { follow: { ended } } : {}),
     });
     if (result.printed === 0 && !abort.signal.aborted) {
-      process.stderr.write(
+      io.err(
         `no output in Cloud Logging for ${namespace}/${name}${since ? ` since ${since}` : ''}: the tasks printed nothing, ` +
           'or their lines have not arrived yet (Cloud Logging takes a few seconds)\n',
       );

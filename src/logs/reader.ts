@@ -3,8 +3,8 @@
 // Cloud Logging's read quota is per project and shared by everyone reading it (60 ListLogEntries calls a
 // minute, docs/batch-fidelity.md), so one reader stays well inside it: its list calls draw from a token
 // bucket (30 a minute by default: half the project's quota, a page of up to 1,000 lines each) that also
-// learns from a RESOURCE_EXHAUSTED answer, and a follower holds one tail session, which costs no list calls
-// however long it runs. A follower:
+// learns from a RESOURCE_EXHAUSTED answer, and a follower holds one tail session, which counts as one read
+// request when it opens and costs no list calls however long it runs. A follower:
 //  1. opens the tail first, so that nothing written while the history is read is missed;
 //  2. lists the history (or the last N lines), then prints what the tail streams, skipping lines already
 //     printed;
@@ -39,7 +39,7 @@ export interface ReaderDeps {
 }
 
 export interface FollowOptions {
-  /** Whether the job has ended; asked every `checkEveryMs`. */
+  /** Whether the job has ended; asked every `checkEveryMs` (2 s). */
   ended(): Promise<boolean>;
   checkEveryMs?: number;
   /** How long the tail stays open after the end was seen. */
@@ -191,7 +191,7 @@ export class LogReader {
     openedAt: Date,
   ): Promise<'tail' | 'polling'> {
     const clock = this.deps.clock;
-    const checkEvery = opts.checkEveryMs ?? 5_000;
+    const checkEvery = opts.checkEveryMs ?? 2_000;
     const drain = opts.drainMs ?? 5_000;
     const pollEvery = opts.pollEveryMs ?? 10_000;
     let followedBy: 'tail' | 'polling' = 'tail';

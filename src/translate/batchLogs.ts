@@ -18,14 +18,20 @@ export function taskLogName(project: string): string {
   return `projects/${project}/logs/${BATCH_TASK_LOG_ID}`;
 }
 
-/** The `task_id` label of a task's entries: `task/<job uid>-group<g>-<index>/0/0`. */
-export function taskLogId(jobUid: string, taskIndex: number, groupIndex = 0): string {
-  return `task/${jobUid}-group${groupIndex}-${taskIndex}/0/0`;
+/**
+ * The `task_id` label of a task's entries. Readers of Batch's entries (Nextflow's Batch executor among them)
+ * match `<job uid>-group<g>-<index>`; the same task appears as `task/<job uid>-group<g>-<index>/0/0` in the
+ * lines Batch writes to a logs path. Which of the two Cloud Logging carries is not documented, so a filter asks
+ * for either (docs/batch-fidelity.md, "Cloud Logging"): the first is what is known to be written.
+ */
+export function taskLogIds(jobUid: string, taskIndex: number, groupIndex = 0): [string, string] {
+  const plain = `${jobUid}-group${groupIndex}-${taskIndex}`;
+  return [plain, `task/${plain}/0/0`];
 }
 
-/** The task index in a `task_id` label, or undefined when the label is not one of Batch's. */
+/** The task index in a `task_id` label of either form, or undefined when the label is not one of Batch's. */
 export function taskIndexOfLogId(taskId: string): number | undefined {
-  const match = /^task\/.+-group\d+-(\d+)\/\d+\/\d+$/.exec(taskId);
+  const match = /^(?:task\/)?.+-group\d+-(\d+)(?:\/\d+\/\d+)?$/.exec(taskId);
   return match ? Number(match[1]) : undefined;
 }
 
@@ -62,7 +68,7 @@ export function taskLogFilter(sel: LogSelection): string {
     terms.push(
       anyOf(
         `labels.${LOG_LABEL_TASK_ID}`,
-        sel.jobUids.flatMap((uid) => indexes.map((i) => taskLogId(uid, i))),
+        sel.jobUids.flatMap((uid) => indexes.flatMap((i) => taskLogIds(uid, i))),
       ),
     );
   } else {

@@ -16,7 +16,7 @@ interface FakeTail extends LogTail {
 
 function matches(line: LogLine & { taskId?: string }, filter: string): boolean {
   const uids = [...filter.matchAll(/labels\.job_uid="([^"]*)"/g)].map((m) => m[1]);
-  const tasks = [...filter.matchAll(/labels\.task_id="task\/(.+?)-group0-(\d+)\/0\/0"/g)].map(
+  const tasks = [...filter.matchAll(/labels\.task_id="(?:task\/)?(.+?)-group0-(\d+)(?:\/0\/0)?"/g)].map(
     (m) => `${m[1]}#${m[2]}`,
   );
   if (uids.length > 0 && !uids.includes(line.jobUid)) return false;

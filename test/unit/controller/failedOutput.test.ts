@@ -10,7 +10,7 @@ import type { Profiles } from '../../../src/controller/profiles.js';
 import { createReconciler, type ReconcilerDeps } from '../../../src/controller/reconcile.js';
 import type { Reconcile } from '../../../src/controller/reconcileContract.js';
 import type { Buckets } from '../../../src/ports/buckets.js';
-import { taskLogId } from '../../../src/translate/batchLogs.js';
+import { taskLogIds } from '../../../src/translate/batchLogs.js';
 import { FakeBatchJobs } from '../../support/fakes/fakeBatchJobs.js';
 import { FakeClock } from '../../support/fakes/fakeClock.js';
 import { FakeKubeStore, RecordingEvents } from '../../support/fakes/fakeKube.js';
@@ -117,7 +117,7 @@ describe("a failed task's output in its status", () => {
     );
     expect(logs.queries).toHaveLength(1);
     expect(logs.queries[0]).toMatchObject({ project: 'p', order: 'desc', pageSize: 10 });
-    expect(logs.queries[0]!.filter).toContain(`labels.task_id="${taskLogId(uid, 1)}"`);
+    expect(logs.queries[0]!.filter).toContain(`labels.task_id="${taskLogIds(uid, 1)[0]}"`);
     // status.logs says where all of it is.
     expect(status()?.logs?.filter).toBe(
       `logName="projects/p/logs/batch_task_logs" AND labels.job_uid="${uid}"`,

@@ -10,7 +10,7 @@ import {
   sinceTime,
   taskIndexOfLogId,
   taskLogFilter,
-  taskLogId,
+  taskLogIds,
   taskOfArrayIndex,
   EXCERPT_CHARS,
   EXCERPT_LINES,
@@ -31,11 +31,13 @@ describe('task log filters', () => {
     );
   });
 
-  it('several jobs and tasks: one task_id term per job and task, ORed', () => {
+  it('several jobs and tasks: each task under both forms of its task_id, ORed', () => {
     expect(taskLogFilter({ project: 'p', jobUids: ['a', 'b'], taskIndexes: [0, 2] })).toBe(
-      'logName="projects/p/logs/batch_task_logs" AND (labels.task_id="task/a-group0-0/0/0" OR ' +
-        'labels.task_id="task/a-group0-2/0/0" OR labels.task_id="task/b-group0-0/0/0" OR ' +
-        'labels.task_id="task/b-group0-2/0/0")',
+      'logName="projects/p/logs/batch_task_logs" AND (' +
+        'labels.task_id="a-group0-0" OR labels.task_id="task/a-group0-0/0/0" OR ' +
+        'labels.task_id="a-group0-2" OR labels.task_id="task/a-group0-2/0/0" OR ' +
+        'labels.task_id="b-group0-0" OR labels.task_id="task/b-group0-0/0/0" OR ' +
+        'labels.task_id="b-group0-2" OR labels.task_id="task/b-group0-2/0/0")',
     );
   });
 
@@ -57,8 +59,9 @@ describe('task log filters', () => {
     expect(() => taskLogFilter({ project: 'p', jobUids: [] })).toThrow(/at least one/);
   });
 
-  it('task IDs round-trip to their index; anything else is no task', () => {
-    expect(taskIndexOfLogId(taskLogId('j-1-2', 17))).toBe(17);
+  it('task IDs of either form round-trip to their index; anything else is no task', () => {
+    for (const id of taskLogIds('j-1-2', 17)) expect(taskIndexOfLogId(id)).toBe(17);
+    expect(taskLogIds('u', 3)).toEqual(['u-group0-3', 'task/u-group0-3/0/0']);
     expect(taskIndexOfLogId('task/j-group0-x/0/0')).toBeUndefined();
     expect(taskIndexOfLogId('whatever')).toBeUndefined();
   });
