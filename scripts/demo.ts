@@ -8,6 +8,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { runController } from '../src/cli/controller.js';
+import { runLogs } from '../src/cli/logs.js';
+import { DEFAULT_READS_PER_MINUTE } from '../src/logs/reader.js';
 import { parseConfig } from '../src/controller/config.js';
 import type { Drmaa2Job } from '../src/api/drmaa2job.js';
 import { mkdtempSync } from 'node:fs';
@@ -140,7 +142,32 @@ async function main(): Promise<number> {
     // The Batch side of what the controller did, for the real client or `drmaa2-batch` commands.
     console.log(`BATCH_EMULATOR_HOST=${env.batchEmulatorHost}`);
     console.log(`Batch emulator admin: ${env.batchEmulatorAdmin}/admin/jobs`);
-    console.log(`try: ${env.kubectlPath} --kubeconfig ${env.userKubeconfig} get d2job -n ${NS} -o wide\n`);
+    console.log(`try: ${env.kubectlPath} --kubeconfig ${env.userKubeconfig} get d2job -n ${NS} -o wide`);
+    // The kubectl plugin is bin/kubectl-drmaa2; kubectl finds it on PATH, and it finds the cluster as kubectl
+    // does (KUBECONFIG) and the emulator through BATCH_EMULATOR_HOST, which serves Cloud Logging too.
+    console.log(
+      `and:  PATH=${join(PROJECT_ROOT, 'bin')}:$PATH KUBECONFIG=${env.userKubeconfig} BATCH_EMULATOR_HOST=${env.batchEmulatorHost} ${env.kubectlPath} drmaa2 logs hello -n ${NS}\n`,
+    );
+    const shown = new Set<string>();
+    /** What a finished job printed, read as `drmaa2-batch logs NAME --all-tasks` reads it. */
+    const showOutput = async (job: Drmaa2Job) => {
+      shown.add(job.metadata.name);
+      const text: string[] = [];
+      const collect = (chunk: string) => text.push(chunk);
+      await runLogs(
+        job.metadata.name,
+        {
+          namespace: NS,
+          kubeconfig: env.userKubeconfig,
+          allTasks: true,
+          readsPerMinute: DEFAULT_READS_PER_MINUTE,
+          batchEmulatorHost: env.batchEmulatorHost,
+        },
+        { out: collect, err: collect },
+      );
+      const body = text.join('').trimEnd().split('\n').slice(0, 12);
+      console.log(`output of ${job.metadata.name} (${job.status?.state}):\n  ${body.join('\n  ')}\n`);
+    };
     const widths = [12, 11, 22, 6, 40, 10];
     let released = false;
     for (;;) {
@@ -185,6 +212,7 @@ async function main(): Promise<number> {
       const finished = jobs.filter((j) =>
         j.status?.conditions?.some((c) => c.type === 'Finished' && c.status === 'True'),
       );
+      for (const job of finished) if (!shown.has(job.metadata.name)) await showOutput(job);
       if (jobs.length > 0 && finished.length === jobs.length) {
         const failed = jobs.filter((j) => j.status?.state === 'Failed').map((j) => j.metadata.name);
         console.log(

@@ -87,6 +87,28 @@ export function registerEmulator(program: Command): void {
       integer,
       0,
     )
+    .option(
+      '--ingestion-delay-ms <ms>',
+      'Cloud Logging: an entry becomes visible to readers this long after it was written',
+      integer,
+      0,
+    )
+    .option(
+      '--task-id-label <form>',
+      'Cloud Logging: the task_id label as plain (<job uid>-group0-<i>) or taskPath (task/<job uid>-group0-<i>/0/0)',
+      choice('--task-id-label', ['plain', 'taskPath'] as const),
+      'plain',
+    )
+    .option(
+      '--logging-list-per-minute <n>',
+      'Cloud Logging: ListLogEntries calls allowed per project per minute (Logging: 60)',
+      integer,
+    )
+    .option(
+      '--logging-tail-sessions <n>',
+      'Cloud Logging: TailLogEntries sessions open at once per project (Logging: 10)',
+      integer,
+    )
     .action(
       async (opts: {
         host: string;
@@ -102,6 +124,10 @@ export function registerEmulator(program: Command): void {
         tlsKey?: string;
         iam?: string;
         identityPort: number;
+        ingestionDelayMs: number;
+        taskIdLabel: 'plain' | 'taskPath';
+        loggingListPerMinute?: number;
+        loggingTailSessions?: number;
       }) => {
         if (opts.containers !== 'run' && opts.containers !== 'simulate') {
           throw new Error(`--containers must be run or simulate, got ${opts.containers}`);
@@ -120,8 +146,15 @@ export function registerEmulator(program: Command): void {
           ...(opts.adminPort !== undefined ? { adminPort: opts.adminPort } : {}),
           ...(tls ? { tls } : {}),
           ...(iam ? { iam, identityPort: opts.identityPort } : {}),
+          ingestionDelayMs: opts.ingestionDelayMs,
+          taskIdLabel: opts.taskIdLabel,
+          loggingQuota: {
+            ...(opts.loggingListPerMinute !== undefined ? { listPerMinute: opts.loggingListPerMinute } : {}),
+            ...(opts.loggingTailSessions !== undefined ? { tailSessions: opts.loggingTailSessions } : {}),
+          },
         });
         console.log(`BATCH_EMULATOR_HOST=${emulator.host}`);
+        console.log(`LOGGING_EMULATOR_HOST=${emulator.loggingHost}`);
         if (emulator.adminUrl) console.log(`admin endpoint: ${emulator.adminUrl}/admin/stats`);
         if (emulator.identityUrl) console.log(`identity endpoint: ${emulator.identityUrl}`);
         if (iam && !tls)

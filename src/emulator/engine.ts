@@ -13,6 +13,8 @@ import type { BatchJobState, BatchTaskState, Job, StatusEvent, Task, TaskGroup }
 import { ApiError, notFound } from './apiError.js';
 import { Barriers } from './barriers.js';
 import { selects, type FaultConfig, type PreemptionFault, type SchedulingFault } from './faults.js';
+import type { LogStore } from './logStore.js';
+import { taskLogWriter, type TaskIdLabel } from './taskLogs.js';
 import { EXIT_OTHER, runTaskAttempt } from './taskRunner.js';
 import { effectiveParallelism, type LimitOptions } from './validate.js';
 
@@ -35,6 +37,10 @@ export interface EngineOptions {
   limits?: LimitOptions;
   /** The job faults in force (read each time one could apply, so that changes take effect at once). */
   faults?: () => FaultConfig;
+  /** Where the output of jobs whose logsPolicy says CLOUD_LOGGING goes. */
+  logs?: LogStore;
+  /** The form of the entries' `task_id` label; `plain` by default. */
+  taskIdLabel?: TaskIdLabel;
 }
 
 interface TaskRecord {
@@ -501,6 +507,9 @@ export class Engine {
         task.preemptions++;
         record.preemptions++;
       }
+      const cloud = this.opts.logs
+        ? taskLogWriter(this.opts.logs, record.job, task.index, () => this.now(), this.opts.taskIdLabel)
+        : undefined;
       const result = await runTaskAttempt({
         index: task.index,
         runnables: spec.runnables ?? [],
@@ -512,9 +521,12 @@ export class Engine {
         ...(preemption ? { preemptAfterMs: preemption.afterMs ?? 0 } : {}),
         barriers,
         signal,
-        log: (text) => this.appendLog(record, task, text),
+        log: (text, stream) => {
+          this.appendLog(record, task, text);
+          cloud?.write(text, stream);
+        },
         processes: this.processes,
-      });
+      }).finally(() => cloud?.end());
       task.attempts++;
       if (signal.aborted) return;
       if (preemption && !result.preempted) {

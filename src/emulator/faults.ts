@@ -5,7 +5,8 @@
 import { status } from '@grpc/grpc-js';
 import { ApiError } from './apiError.js';
 
-export type FaultCode = 'UNAVAILABLE' | 'DEADLINE_EXCEEDED' | 'RESOURCE_EXHAUSTED' | 'INTERNAL';
+export type FaultCode =
+  'UNAVAILABLE' | 'DEADLINE_EXCEEDED' | 'RESOURCE_EXHAUSTED' | 'INTERNAL' | 'PERMISSION_DENIED' | 'NOT_FOUND';
 
 export interface MethodFault {
   /** Probability 0..1 that a call fails with one of `codes` (chosen uniformly). */
@@ -118,6 +119,15 @@ export interface Quota {
 export const BATCH_QUOTA: Quota = { mutationsPerMinute: 6000, readsPerMinute: 15000 };
 
 const MUTATIONS = new Set(['CreateJob', 'DeleteJob', 'CancelJob']);
+/** Cloud Logging's calls have quotas of their own (loggingQuota.ts), not Batch's. */
+const NOT_BATCH = new Set([
+  'ListLogEntries',
+  'TailLogEntries',
+  'WriteLogEntries',
+  'DeleteLog',
+  'ListLogs',
+  'ListMonitoredResourceDescriptors',
+]);
 const WINDOW_MS = 60_000;
 
 export class FaultInjector {
@@ -169,7 +179,7 @@ export class FaultInjector {
   }
 
   private checkQuota(method: string, now: number): void {
-    if (!this.quota) return;
+    if (!this.quota || NOT_BATCH.has(method)) return;
     const mutation = MUTATIONS.has(method);
     const window = mutation ? this.mutations : this.reads;
     const limit = mutation ? this.quota.mutationsPerMinute : this.quota.readsPerMinute;

@@ -1,7 +1,8 @@
 // Google's caller identity, as far as Batch and the credentials a client gets for it need it: subject tokens
 // of workload identity federation (JWTs checked against configured public keys), opaque access tokens held in
 // memory, and the few IAM rights a Batch caller needs (roles/batch.jobsEditor on a project,
-// iam.serviceAccounts.actAs on the job's VM service account, Token Creator on the accounts it mints tokens for).
+// iam.serviceAccounts.actAs on the job's VM service account, Token Creator on the accounts it mints tokens for),
+// and reading the jobs' task logs (logging.logEntries.list on a project).
 // docs/batch-fidelity.md, "Caller identity", gives the public source of each answer and wording.
 import { createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
@@ -39,6 +40,9 @@ export interface PrincipalRights {
   actAs?: string[];
   /** Service accounts it may mint access tokens for (roles/iam.serviceAccountTokenCreator on them). */
   tokenCreatorOn?: string[];
+  /** Projects whose Cloud Logging entries it may read (`logging.logEntries.list`, as roles/logging.viewer
+   * holds): ListLogEntries and TailLogEntries there. Batch rights do not include it. */
+  logProjects?: string[];
 }
 
 /** The emulator has no project numbers of its own; every project's default Compute Engine service account
@@ -232,6 +236,10 @@ export class IamPolicy {
     return this.rights(principal).projects?.includes(project) ?? false;
   }
 
+  mayReadLogs(principal: string, project: string): boolean {
+    return this.rights(principal).logProjects?.includes(project) ?? false;
+  }
+
   /** Acting as an account needs the right on it even for the account itself. */
   mayActAs(principal: string, serviceAccount: string): boolean {
     return this.rights(principal).actAs?.includes(serviceAccount) ?? false;
@@ -297,6 +305,15 @@ export function permissionDenied(permission: string, resource: string): ApiError
   return new ApiError(status.PERMISSION_DENIED, `Permission '${permission}' denied on '${resource}'`);
 }
 
+/** Logging's IAM refusal names the permission but not the resource (genkit-ai/genkit#3577,
+ * apache/airflow#25812). */
+export function logReadDenied(): ApiError {
+  return new ApiError(
+    status.PERMISSION_DENIED,
+    "Permission 'logging.logEntries.list' denied on resource (or it may not exist).",
+  );
+}
+
 export function actAsDenied(serviceAccount: string): ApiError {
   return new ApiError(
     status.PERMISSION_DENIED,
@@ -327,6 +344,11 @@ export class BatchGate {
     const project = projectOf(resource);
     if (project !== undefined && !this.policy.mayUseBatch(principal, project))
       throw permissionDenied(permission, resource);
+  }
+
+  /** Reading log entries needs `logging.logEntries.list` on every project the request names. */
+  authorizeLogRead(principal: string, projects: Iterable<string>): void {
+    for (const project of projects) if (!this.policy.mayReadLogs(principal, project)) throw logReadDenied();
   }
 
   /** The job runs as its allocationPolicy's service account, or the project's default Compute Engine one. */
@@ -380,12 +402,13 @@ export function compileIam(options: unknown): CompiledIam {
     if (typeof rights !== 'object' || Array.isArray(rights)) throw new Error(`${path} must be an object`);
     const r = rights as Record<string, unknown>;
     for (const key of Object.keys(r))
-      if (!['projects', 'actAs', 'tokenCreatorOn'].includes(key))
-        throw new Error(`${path}.${key} is not a right (projects, actAs, tokenCreatorOn)`);
+      if (!['projects', 'actAs', 'tokenCreatorOn', 'logProjects'].includes(key))
+        throw new Error(`${path}.${key} is not a right (projects, actAs, tokenCreatorOn, logProjects)`);
     checked[principal] = {
       projects: stringList(r.projects, `${path}.projects`) ?? [],
       actAs: stringList(r.actAs, `${path}.actAs`) ?? [],
       tokenCreatorOn: stringList(r.tokenCreatorOn, `${path}.tokenCreatorOn`) ?? [],
+      logProjects: stringList(r.logProjects, `${path}.logProjects`) ?? [],
     };
   }
   const lifetime = opts.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;

@@ -1,6 +1,7 @@
 // A local Google Batch: the real BatchService protos over gRPC on loopback, real validation, Batch's state
 // machine, and script runnables executed as local processes. Point the real client at it with
-// BATCH_EMULATOR_HOST=<host>. With `tls` and `iam` it also plays Google's caller identity: every call needs a
+// BATCH_EMULATOR_HOST=<host>. The same port serves Cloud Logging's LoggingServiceV2 with the task output of
+// jobs that send theirs there (LOGGING_EMULATOR_HOST=<host>). With `tls` and `iam` it also plays Google's caller identity: every call needs a
 // bearer token it issued (from its token exchange or generateAccessToken endpoints) and the caller's rights.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,11 +13,29 @@ import { Engine } from './engine.js';
 import { FaultInjector, type FaultConfig, type Quota } from './faults.js';
 import { BatchGate, compileIam, type IamOptions } from './iam.js';
 import { startIdentityServer } from './identityServer.js';
-import { loadServices } from './protos.js';
+import { loggingService } from './logging.js';
+import { LoggingQuotas, type LoggingQuota } from './loggingQuota.js';
+import { LOG_STORE_LIMITS, LogStore, type LogEntry, type LogStoreLimits } from './logStore.js';
+import { loadLoggingService, loadServices } from './protos.js';
+import type { TaskIdLabel } from './taskLogs.js';
 import { BATCH_PAGING, CallStats, createServer, type CallRecord } from './server.js';
 import type { LimitOptions } from './validate.js';
 
-export type { FaultConfig, Quota, CallRecord, LimitOptions, IamOptions };
+export type {
+  FaultConfig,
+  Quota,
+  CallRecord,
+  LimitOptions,
+  IamOptions,
+  LogEntry,
+  LoggingQuota,
+  LogStoreLimits,
+};
+export type { LogSeverity } from './logStore.js';
+export type { TaskIdLabel } from './taskLogs.js';
+export { LOGGING_QUOTA } from './loggingQuota.js';
+export { LOG_STORE_LIMITS } from './logStore.js';
+export { LOGGING_PAGING } from './logging.js';
 export type { FederationProvider, PrincipalRights } from './iam.js';
 export { DEFAULT_COMPUTE_SERVICE_ACCOUNT, EMULATOR_PROJECT_NUMBER } from './iam.js';
 export type { JobSelector, PreemptionFault, SchedulingFault } from './faults.js';
@@ -63,6 +82,17 @@ export interface EmulatorOptions {
   iam?: IamOptions;
   /** Port of the identity endpoint (when `iam` is given); 0 (default) picks a free one. */
   identityPort?: number;
+  /** Cloud Logging: an entry becomes visible to ListLogEntries and TailLogEntries this long after it was
+   * written; 0 by default. */
+  ingestionDelayMs?: number;
+  /** Cloud Logging's read quotas per project (default LOGGING_QUOTA: 60 ListLogEntries a minute, 10 open
+   * TailLogEntries sessions). */
+  loggingQuota?: LoggingQuota;
+  /** How many log entries are kept (the oldest go first); LOG_STORE_LIMITS by default. */
+  logStoreLimits?: Partial<LogStoreLimits>;
+  /** The form of the entries' `task_id` label: `plain` (default), `<job uid>-group0-<i>`, or `taskPath`,
+   * `task/<job uid>-group0-<i>/0/0` (docs/batch-fidelity.md, "Open questions on Cloud Logging"). */
+  taskIdLabel?: TaskIdLabel;
 }
 
 export interface EmulatorStats {
@@ -73,6 +103,8 @@ export interface EmulatorStats {
 export interface RunningEmulator {
   /** `127.0.0.1:PORT`, the value for BATCH_EMULATOR_HOST */
   host: string;
+  /** The same address: Cloud Logging is served on Batch's port (the value for LOGGING_EMULATOR_HOST). */
+  loggingHost: string;
   port: number;
   /** `http://127.0.0.1:PORT` of the admin endpoint, or '' when none was started. */
   adminUrl: string;
@@ -89,6 +121,8 @@ export interface RunningEmulator {
   setQuota(quota: Quota | undefined): void;
   jobs(): Job[];
   taskLog(jobName: string, index: number): string;
+  /** Every Cloud Logging entry kept, visible to readers yet or not, in the order written. */
+  logEntries(): LogEntry[];
   stop(): Promise<void>;
 }
 
@@ -97,6 +131,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const ownWorkDir = opts.workDir === undefined;
   const workDir = opts.workDir ?? mkdtempSync(join(tmpdir(), 'drmaa2-batch-emulator-'));
   const faults = new FaultInjector(opts.faults ?? {}, opts.quota);
+  const ingestionDelayMs = opts.ingestionDelayMs ?? 0;
+  if (!Number.isFinite(ingestionDelayMs) || ingestionDelayMs < 0)
+    throw new Error('ingestionDelayMs must be a non-negative number');
+  const loggingQuotas = new LoggingQuotas(opts.loggingQuota ?? {});
+  const logs = new LogStore(ingestionDelayMs, { ...LOG_STORE_LIMITS, ...opts.logStoreLimits });
   const engine = new Engine({
     stepMs: opts.stepMs ?? 20,
     containers: opts.containers ?? 'run',
@@ -108,12 +147,15 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     retryUnmatched: opts.retryUnmatched ?? 'fail',
     limits: opts.limits ?? {},
     faults: () => faults.current().faults,
+    logs,
+    taskIdLabel: opts.taskIdLabel ?? 'plain',
   });
   // Malformed identity options fail the start, before any port is taken.
   const iam = opts.iam ? compileIam(opts.iam) : undefined;
   const stats = new CallStats();
+  const gate = iam ? new BatchGate(iam.policy, iam.tokens) : undefined;
   const server = createServer(loadServices(), engine, faults, stats, {
-    ...(iam ? { gate: new BatchGate(iam.policy, iam.tokens) } : {}),
+    ...(gate ? { gate } : {}),
     paging: {
       pageSizeDefault: opts.pageSizeDefault ?? BATCH_PAGING.pageSizeDefault,
       pageSizeMax: opts.pageSizeMax ?? BATCH_PAGING.pageSizeMax,
@@ -121,6 +163,14 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     },
     limits: opts.limits ?? {},
   });
+  const logging = loggingService({
+    store: logs,
+    faults,
+    stats,
+    quotas: loggingQuotas,
+    ...(gate ? { gate } : {}),
+  });
+  server.addService(loadLoggingService(), logging.implementation);
   const credentials = opts.tls
     ? grpc.ServerCredentials.createSsl(
         null,
@@ -139,6 +189,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   } catch (err) {
     // A taken identity port must not leave the rest of the emulator running with nobody to stop it.
     engine.stop();
+    logging.stop();
     admin?.server.close();
     server.forceShutdown();
     if (ownWorkDir) rmSync(workDir, { recursive: true, force: true });
@@ -147,6 +198,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   let stopped = false;
   return {
     host: `${host}:${port}`,
+    loggingHost: `${host}:${port}`,
     port,
     adminUrl: admin?.url ?? '',
     identityUrl: identity?.url ?? '',
@@ -160,10 +212,13 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     setQuota: (q) => faults.setQuota(q),
     jobs: () => engine.all(),
     taskLog: (jobName, index) => engine.taskLog(jobName, index),
+    logEntries: () => logs.entries(),
     stop: async () => {
       if (stopped) return;
       stopped = true;
       engine.stop();
+      // Open tail sessions would hold the server's graceful shutdown until its timeout.
+      logging.stop();
       admin?.server.close();
       identity?.server.close();
       identity?.server.closeAllConnections();

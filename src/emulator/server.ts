@@ -1,11 +1,11 @@
 // The gRPC face of the emulator: BatchService and google.longrunning.Operations on the real protos,
 // each call counted, logged, passed through the fault injector, and answered with the status code the
 // real service would give. No request, however malformed, brings the server down.
-import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Job } from '../api/batch.js';
 import { fromWire, toWire } from '../adapters/batch/wireForm.js';
 import { ApiError, invalid } from './apiError.js';
+import { decodeToken, encodeToken, listingKey } from './pageToken.js';
 import type { Engine, OperationRecord } from './engine.js';
 import type { FaultInjector } from './faults.js';
 import { compileFilter } from './filter.js';
@@ -75,30 +75,8 @@ interface PageToken {
   offset: number;
 }
 
-const badToken = () => invalid('page_token is invalid');
-
-function decodeToken(text: string): PageToken {
-  let token: unknown;
-  try {
-    token = JSON.parse(Buffer.from(text, 'base64url').toString());
-  } catch {
-    throw badToken();
-  }
-  const t = token as Partial<PageToken> | null;
-  if (
-    typeof t?.listing !== 'string' ||
-    !Number.isInteger(t.size) ||
-    !Number.isInteger(t.offset) ||
-    t.offset! < 0 ||
-    t.size! < 1
-  )
-    throw badToken();
-  return t as PageToken;
-}
-
-function listingKey(...parts: string[]): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 16);
-}
+const validToken = (t: Partial<PageToken>) =>
+  Number.isInteger(t.size) && Number.isInteger(t.offset) && t.offset! >= 0 && t.size! >= 1;
 
 /** One page of a listing. The token records the page size it was made with, as Batch's do; a later page
  * must ask for that size again (googleapis/python-batch#101), and a token only continues its own listing. */
@@ -114,8 +92,7 @@ export function page<T>(
   let size = resolve(sent);
   let offset = 0;
   if (str(request.pageToken) !== '') {
-    const token = decodeToken(str(request.pageToken));
-    if (token.listing !== listing) throw badToken();
+    const token = decodeToken<PageToken>(str(request.pageToken), listing, validToken);
     const asked = paging.pageSizeCheck === 'resolved' ? resolve(sent) : Math.min(sent, paging.pageSizeMax);
     if (asked !== token.size) {
       throw invalid(
@@ -126,10 +103,7 @@ export function page<T>(
     offset = token.offset;
   }
   const slice = items.slice(offset, offset + size);
-  const next =
-    offset + size < items.length
-      ? Buffer.from(JSON.stringify({ listing, size, offset: offset + size })).toString('base64url')
-      : '';
+  const next = offset + size < items.length ? encodeToken({ listing, size, offset: offset + size }) : '';
   return { items: slice, next };
 }
 

@@ -26,7 +26,9 @@ export interface TaskAttempt {
   preemptAfterMs?: number;
   barriers: Barriers;
   signal: AbortSignal;
-  log(text: string): void;
+  /** Output as it comes, with the stream it came on; the emulator's own messages about the attempt (a
+   * runnable that could not start) come as stderr, as the agent would report them. */
+  log(text: string, stream: 'stdout' | 'stderr'): void;
   /** Every started process, so the emulator can kill them all when it stops. */
   processes: Set<ChildProcess>;
 }
@@ -88,15 +90,18 @@ function run(
     });
   } catch (err) {
     // E.g. E2BIG for a huge script: the task fails as exec would fail on a VM, the emulator carries on.
-    attempt.log(`${(err as Error).message}\n`);
+    attempt.log(`${(err as Error).message}\n`, 'stderr');
     return { child: undefined, done: Promise.resolve(127) };
   }
   attempt.processes.add(child);
-  child.stdout?.on('data', (chunk: Buffer) => attempt.log(chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => attempt.log(chunk.toString()));
+  // Decoded as a stream, so that a character split across two reads is not mangled into two halves.
+  child.stdout?.setEncoding('utf8');
+  child.stderr?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => attempt.log(chunk, 'stdout'));
+  child.stderr?.on('data', (chunk: string) => attempt.log(chunk, 'stderr'));
   const done = new Promise<number>((resolve) => {
     child.on('error', (err) => {
-      attempt.log(`${err.message}\n`);
+      attempt.log(`${err.message}\n`, 'stderr');
       resolve(127);
     });
     child.on('close', (code, signal) => {

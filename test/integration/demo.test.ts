@@ -2,16 +2,49 @@
 // reaches its expected end and the demo stops everything it started.
 import { test } from 'vitest';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { startControlPlane } from '../support/controlPlane.js';
+import { runKubectl } from '../support/kubectl.js';
 
-test('the demo runs every example to its expected end and exits', () => {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--once'], {
-    encoding: 'utf8',
-    timeout: 240_000,
+/** Runs the demo with --keep until every job has finished, then the plugin command it prints, then Ctrl-C. */
+async function demoThenPlugin(): Promise<{ out: string; plugin: KubectlLike; exit: Promise<number | null> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--keep'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  assert.equal(result.status, 0, result.stderr);
-  const out = result.stdout;
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const deadline = Date.now() + 240_000;
+  try {
+    while (!/--keep: still running/.test(out)) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`demo: ${err}\n${out}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    // The command exactly as the demo prints it: PATH with the plugin, KUBECONFIG, the emulator, kubectl.
+    const line =
+      /^and: {2}PATH=(\S+):\$PATH KUBECONFIG=(\S+) BATCH_EMULATOR_HOST=(\S+) (\S+) drmaa2 logs hello -n demo$/m.exec(
+        out,
+      );
+    assert.ok(line, `the demo prints the plugin command:\n${out}`);
+    const [, bin, kubeconfig, host, kubectl] = line;
+    const plugin = await runKubectl(kubectl!, ['drmaa2', 'logs', 'hello', '-n', 'demo'], {
+      env: { PATH: `${bin}:${process.env.PATH ?? ''}`, KUBECONFIG: kubeconfig!, BATCH_EMULATOR_HOST: host! },
+    });
+    return { out, plugin, exit: exited };
+  } finally {
+    child.kill('SIGINT');
+    await exited;
+  }
+}
+
+type KubectlLike = Awaited<ReturnType<typeof runKubectl>>;
+
+test('the demo runs every example to its expected end, shows what each printed, and the plugin reads it', async () => {
+  const { out, plugin, exit } = await demoThenPlugin();
+  // Ctrl-C stops everything the demo started, and the demo with it.
+  assert.equal(await exit, 130);
   assert.match(out, /kubeconfig \(admin\): /);
   assert.match(out, /^BATCH_EMULATOR_HOST=127\.0\.0\.1:\d+$/m);
   assert.match(out, /^Batch emulator admin: http:\/\/127\.0\.0\.1:\d+\/admin\/jobs$/m);
@@ -28,6 +61,14 @@ test('the demo runs every example to its expected end and exits', () => {
   assert.match(lastTable, /^failing\s+Failed\s+FAILED/m);
   assert.match(lastTable, /^array\s+Done\s+SUCCEEDED\s+6\/6/m);
   assert.match(lastTable, /^mpi\s+Done\s+SUCCEEDED\s+4\/4/m);
+  // What the jobs printed, read back from the emulator's Cloud Logging as `drmaa2-batch logs` reads it.
+  assert.match(out, /^output of hello \(Done\):\n {2}\[task 0\] hello from task 0 of 1: hello DRMAA2$/m);
+  assert.match(out, /^output of failing \(Failed\):\n {2}\[task 0\] about to fail$/m);
+  for (const index of [1, 2, 3, 4, 5, 6])
+    assert.match(out, new RegExp(`^ {2}\\[task ${index - 1}\\] processing chunk ${index}$`, 'm'));
+  // The README's promise: `kubectl drmaa2 logs hello -n demo` against the demo's cluster.
+  assert.equal(plugin.code, 0, plugin.stderr);
+  assert.equal(plugin.stdout, 'hello from task 0 of 1: hello DRMAA2\n');
 });
 
 // A control plane of its own to start first, then the demo's 240 s.
