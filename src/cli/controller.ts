@@ -101,6 +101,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
   // apart from Batch's (and far smaller).
   const loggingOptions = {
     ...(config.loggingEmulatorHost ? { emulatorHost: config.loggingEmulatorHost } : {}),
+    ...(config.loggingEndpoint ? { endpoint: config.loggingEndpoint } : {}),
     timeoutMs: LOG_READ_TIMEOUT_MS,
   };
   const logs = new CloudLogEntries(loggingOptions);

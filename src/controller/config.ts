@@ -37,6 +37,7 @@ export interface ControllerConfig {
   /** LOGGING_EMULATOR_HOST, else BATCH_EMULATOR_HOST: the project's emulator serves Cloud Logging too. */
   loggingEmulatorHost?: string;
   batchEndpoint?: string;
+  loggingEndpoint?: string;
   iamCredentialsEndpoint?: string;
 }
 
@@ -60,6 +61,7 @@ export interface ControllerFlags {
   batchReadsPerMinute?: string;
   logReadsPerMinute?: string;
   batchEndpoint?: string;
+  loggingEndpoint?: string;
   iamCredentialsEndpoint?: string;
   metricsAddr?: string;
   healthAddr?: string;
@@ -174,6 +176,15 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
     );
   if (batchEndpoint && !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(batchEndpoint))
     errors.push(`--batch-endpoint must be host or host:port, got ${JSON.stringify(batchEndpoint)}`);
+  const loggingEndpoint = pick(flags, env, 'loggingEndpoint');
+  const explicitLoggingEmulator =
+    env.LOGGING_EMULATOR_HOST || (batchEndpoint ? undefined : batchEmulatorHost);
+  if (loggingEndpoint && explicitLoggingEmulator)
+    errors.push(
+      '--logging-endpoint and LOGGING_EMULATOR_HOST (or BATCH_EMULATOR_HOST) exclude each other: the endpoint speaks TLS with credentials, the emulator host plain gRPC',
+    );
+  if (loggingEndpoint && !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(loggingEndpoint))
+    errors.push(`--logging-endpoint must be host or host:port, got ${JSON.stringify(loggingEndpoint)}`);
   const iamCredentialsEndpoint = pick(flags, env, 'iamCredentialsEndpoint');
   if (iamCredentialsEndpoint && !/^https:\/\/[^\s/]+(\/[^\s]*)?$/.test(iamCredentialsEndpoint))
     errors.push(
@@ -210,7 +221,8 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
       ...(kubeconfig ? { kubeconfig } : {}),
       ...(batchEmulatorHost ? { batchEmulatorHost } : {}),
       ...(env.STORAGE_EMULATOR_HOST ? { storageEmulatorHost: env.STORAGE_EMULATOR_HOST } : {}),
-      ...(loggingEmulatorHost ? { loggingEmulatorHost } : {}),
+      ...(loggingEmulatorHost && !loggingEndpoint ? { loggingEmulatorHost } : {}),
+      ...(loggingEndpoint ? { loggingEndpoint } : {}),
       ...(batchEndpoint ? { batchEndpoint } : {}),
       ...(iamCredentialsEndpoint
         ? { iamCredentialsEndpoint: iamCredentialsEndpoint.replace(/\/+$/, '') }

@@ -190,6 +190,15 @@ export const FLAGS: readonly FlagSpec[] = [
       'the Batch API, over TLS with Google credentials (a private endpoint; not with `BATCH_EMULATOR_HOST`)',
   },
   {
+    flag: 'logging-endpoint',
+    key: 'loggingEndpoint',
+    env: 'DRMAA2_LOGGING_ENDPOINT',
+    value: '<host[:port]>',
+    shownDefault: '`logging.googleapis.com:443`',
+    meaning:
+      "Cloud Logging (failed tasks' output), over TLS with Google credentials (a private endpoint; not with `LOGGING_EMULATOR_HOST` or `BATCH_EMULATOR_HOST`)",
+  },
+  {
     flag: 'iam-credentials-endpoint',
     key: 'iamCredentialsEndpoint',
     env: 'DRMAA2_IAM_CREDENTIALS_ENDPOINT',

@@ -90,7 +90,7 @@ async function applyJson(doc: unknown): Promise<void> {
   assert.equal(r.code, 0, r.stderr);
 }
 
-function job(namespace: string, name: string) {
+function job(namespace: string, name: string, shell = 'echo hello') {
   return {
     apiVersion: 'drmaa2.io/v1alpha1',
     kind: 'Drmaa2Job',
@@ -99,7 +99,7 @@ function job(namespace: string, name: string) {
       jobTemplate: {
         jobCategory: 'busybox',
         remoteCommand: 'sh',
-        args: ['-c', 'echo hello'],
+        args: ['-c', shell],
         candidateMachines: ['e2-standard-2'],
       },
     },
@@ -161,7 +161,7 @@ beforeAll(async () => {
         // mint the tenants' callers' tokens: neither holds a right in any project.
         [federated]: { tokenCreatorOn: [CONTROLLER] },
         [CONTROLLER]: { tokenCreatorOn: [CALLER_A, CALLER_B] },
-        [CALLER_A]: { projects: ['team-a-project'], actAs: [VMS_A] },
+        [CALLER_A]: { projects: ['team-a-project'], actAs: [VMS_A], logProjects: ['team-a-project'] },
         [CALLER_B]: { projects: ['team-b-project'], actAs: [VMS_B] },
         [STRANGER]: { projects: ['team-a-project'], actAs: [VMS_A] },
       },
@@ -208,6 +208,9 @@ beforeAll(async () => {
       '--poll-interval',
       '500ms',
       '--batch-endpoint',
+      `127.0.0.1:${emulator.port}`,
+      // The emulator serves Cloud Logging on the same port, over the same TLS and tokens.
+      '--logging-endpoint',
       `127.0.0.1:${emulator.port}`,
       '--iam-credentials-endpoint',
       emulator.identityUrl,
@@ -270,6 +273,26 @@ describe('each profile as its own caller', () => {
       deletes.every((c) => c.principal === CALLER_A),
       JSON.stringify(deletes),
     );
+  });
+
+  it("a failed task's output is read from Cloud Logging as the tenant's caller, into its status", async () => {
+    await applyJson(job('team-a', 'broken', 'echo "cannot open input" >&2; exit 5'));
+    const r = await kubectl([
+      'wait',
+      '--for=condition=Finished',
+      'drmaa2job/broken',
+      '-n',
+      'team-a',
+      '--timeout=120s',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const resource = await get('team-a', 'broken');
+    const failed = resource.status?.conditions?.find((c) => c.type === 'Failed');
+    assert.match(failed?.message ?? '', /Task 0 exited with code 5; its last output:\ncannot open input$/);
+    const reads = emulator.callLog().filter((c) => c.method === 'ListLogEntries');
+    assert.equal(reads.length, 1, JSON.stringify(reads));
+    assert.equal(reads[0]!.principal, CALLER_A);
+    assert.equal(reads[0]!.code, 'OK');
   });
 
   it("a profile aiming team-b's identity at team-a's project is refused by Batch, and nothing is created", async () => {

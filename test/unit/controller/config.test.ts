@@ -132,6 +132,35 @@ describe('parseConfig', () => {
     assert.match(errors({ ...REQUIRED, logLevel: 'loud' })[0]!, /--log-level/);
   });
 
+  it('Cloud Logging: the emulator host (LOGGING_EMULATOR_HOST, else the Batch one) or a TLS endpoint, not both', () => {
+    const viaBatch = parseConfig(REQUIRED, { BATCH_EMULATOR_HOST: '127.0.0.1:9' });
+    assert.ok(viaBatch.ok);
+    assert.equal(viaBatch.config.loggingEmulatorHost, '127.0.0.1:9');
+    const own = parseConfig(REQUIRED, {
+      BATCH_EMULATOR_HOST: '127.0.0.1:9',
+      LOGGING_EMULATOR_HOST: '127.0.0.1:8',
+    });
+    assert.ok(own.ok);
+    assert.equal(own.config.loggingEmulatorHost, '127.0.0.1:8');
+    const tls = parseConfig(
+      { ...REQUIRED, batchEndpoint: '127.0.0.1:8443', loggingEndpoint: '127.0.0.1:8443' },
+      {},
+    );
+    assert.ok(tls.ok);
+    assert.equal(tls.config.loggingEndpoint, '127.0.0.1:8443');
+    assert.equal(tls.config.loggingEmulatorHost, undefined);
+    assert.match(
+      errors({ ...REQUIRED, loggingEndpoint: 'x:1' }, { LOGGING_EMULATOR_HOST: '127.0.0.1:8' })[0]!,
+      /--logging-endpoint and LOGGING_EMULATOR_HOST/,
+    );
+    assert.match(errors({ ...REQUIRED, loggingEndpoint: 'a b' })[0]!, /--logging-endpoint must be host/);
+    assert.equal(parseConfig(REQUIRED, {}).ok && parseConfig(REQUIRED, {}).config.logReadsPerMinute, 20);
+    assert.match(
+      errors({ ...REQUIRED, logReadsPerMinute: '0' })[0]!,
+      /--log-reads-per-minute must be a positive/,
+    );
+  });
+
   it('a Batch endpoint over TLS, or an emulator host, not both; an https IAM Credentials endpoint', () => {
     const ok = parseConfig({ ...REQUIRED, batchEndpoint: '127.0.0.1:8443' }, {});
     assert.ok(ok.ok);
