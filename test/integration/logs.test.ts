@@ -272,8 +272,15 @@ describe('drmaa2-batch logs', () => {
 });
 
 describe("a failed job's status", () => {
-  it('the Failed condition ends with the failed task, its exit code and its last lines; status.logs says where the rest is', async () => {
-    await apply('failing', script('echo "about to fail" >&2\nexit 3\n'));
+  it('examples/failing.yaml: the Failed condition ends with the failed task, its exit code and its last lines; status.logs says where the rest is', async () => {
+    const r = await peers.controlPlane.kubectl([
+      'apply',
+      '-n',
+      NS,
+      '-f',
+      join(PROJECT_ROOT, 'examples', 'failing.yaml'),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
     const job = await waitFinished('failing');
     const failed = job.status?.conditions?.find((c) => c.type === 'Failed');
     expect(failed?.status).toBe('True');
