@@ -159,9 +159,12 @@ export async function runLogs(name: string, opts: LogsOptions, io: LogsOutput = 
       const now = await read();
       return !now || TERMINAL_STATES.includes(now.status?.state ?? 'Undetermined');
     };
+    // A job that has ended already prints what it printed, as `kubectl logs -f` does for a finished pod.
+    const follow =
+      opts.follow === true && !TERMINAL_STATES.includes(resource.status?.state ?? 'Undetermined');
     const result = await reader.read(proven.selection, {
       ...(opts.tail !== undefined && opts.tail >= 0 ? { tail: opts.tail } : {}),
-      ...(opts.follow ? { follow: { ended } } : {}),
+      ...(follow ? { follow: { ended } } : {}),
     });
     if (result.printed === 0 && !abort.signal.aborted) {
       io.err(

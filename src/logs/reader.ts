@@ -69,8 +69,11 @@ const SEEN_WINDOW_MS = 10 * 60_000;
 /** Clocks of the machines writing entries and of this reader differ; a catch-up reaches back this far. */
 const CLOCK_SKEW_MS = 30_000;
 
+/** The lines printed so far, remembered by insertId for SEEN_WINDOW_MS behind the newest: every read that can
+ * bring a line again (the tail after the history, a poll, the last read) reaches back no further than that. */
 class Printed {
   private readonly ids = new Map<string, number>();
+  private addsSinceForget = 0;
   count = 0;
   newest: LogLine | undefined;
 
@@ -84,13 +87,20 @@ class Printed {
     this.print(line);
     this.count++;
     if (!this.newest || compareLines(line, this.newest) > 0) this.newest = line;
-    if (this.ids.size > 20_000) this.forget();
+    // Forgetting scans the map: done once per 10,000 lines, its cost stays a fraction of the printing's.
+    if (++this.addsSinceForget >= 10_000) this.forget();
     return true;
   }
 
+  /** How far back a read may reach without bringing a line that was printed and forgotten. */
+  rememberedFrom(): number {
+    return this.newest ? Date.parse(this.newest.timestamp) - SEEN_WINDOW_MS : -Infinity;
+  }
+
   private forget(): void {
-    const newest = this.newest ? Date.parse(this.newest.timestamp) : 0;
-    for (const [id, at] of this.ids) if (at < newest - SEEN_WINDOW_MS) this.ids.delete(id);
+    this.addsSinceForget = 0;
+    const from = this.rememberedFrom();
+    for (const [id, at] of this.ids) if (at < from) this.ids.delete(id);
   }
 }
 
@@ -207,12 +217,17 @@ export class LogReader {
       }
     })();
     // Polling lists from a little before the newest line printed; the last read after a tail goes back to
-    // when the tail opened, since a line the tail missed may be anywhere in the time it was open.
+    // when the tail opened (at most SEEN_WINDOW_MS before the newest line), since a line the tail missed may be
+    // anywhere in the time it was open.
     const pollFrom = () => {
       const newest = printed.newest ? Date.parse(printed.newest.timestamp) : 0;
       return new Date(Math.max(newest, openedAt.getTime()) - CLOCK_SKEW_MS).toISOString();
     };
-    const tailFrom = () => new Date(openedAt.getTime() - CLOCK_SKEW_MS).toISOString();
+    // Within the window of lines remembered, so that nothing printed is printed again.
+    const tailFrom = () =>
+      new Date(
+        Math.max(openedAt.getTime() - CLOCK_SKEW_MS, printed.rememberedFrom() + CLOCK_SKEW_MS),
+      ).toISOString();
     let endedAt: number | undefined;
     let nextCheck = clock.now().getTime();
     let nextPoll = Infinity;

@@ -154,7 +154,9 @@ describe('parseConfig', () => {
       /--logging-endpoint and LOGGING_EMULATOR_HOST/,
     );
     assert.match(errors({ ...REQUIRED, loggingEndpoint: 'a b' })[0]!, /--logging-endpoint must be host/);
-    assert.equal(parseConfig(REQUIRED, {}).ok && parseConfig(REQUIRED, {}).config.logReadsPerMinute, 20);
+    const defaults = parseConfig(REQUIRED, {});
+    assert.ok(defaults.ok);
+    assert.equal(defaults.config.logReadsPerMinute, 20);
     assert.match(
       errors({ ...REQUIRED, logReadsPerMinute: '0' })[0]!,
       /--log-reads-per-minute must be a positive/,

@@ -158,6 +158,29 @@ describe('following a running job', () => {
     expect(checks).toBe(2);
   });
 
+  it('a long, busy follow prints each line once: the last read reaches back no further than the lines remembered', async () => {
+    const { logs, printed, reader, clock } = setup();
+    let checks = 0;
+    const ended = async () => {
+      checks++;
+      if (checks <= 600) {
+        // 20 minutes of a chatty job: 50 lines every 2 s, each line both in Logging and through the tail.
+        const batch = Array.from({ length: 50 }, (_, i) => ({
+          ...lineAt(0, `c${checks}-${i}`),
+          timestamp: new Date(clock.nowMs() + i).toISOString(),
+        }));
+        logs.add(...batch);
+        logs.tails[0]!.push(batch);
+      }
+      return checks > 600;
+    };
+    const result = await reader.read(SEL, { follow: { ended, checkEveryMs: 2_000 } });
+    expect(result.printed).toBe(30_000);
+    expect(new Set(printed.map((l) => l.insertId)).size).toBe(30_000);
+    expect(printed).toHaveLength(30_000);
+    expect(result.followedBy).toBe('tail');
+  });
+
   it('a long follow costs no more list calls than a short one', async () => {
     const { logs, reader } = setup();
     let checks = 0;
