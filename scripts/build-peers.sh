@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Builds the real test peers (kube-apiserver, kube-controller-manager, kubectl, etcd, fake-gcs-server) from
-# their Go modules.
+# Builds the real test peers (kube-apiserver, kube-controller-manager, kubectl, etcd, fake-gcs-server, and
+# Kueue's manager) from their Go modules.
 # The binaries are cached outside the checkout, keyed by the pinned versions and the Go version, so fresh
 # clones and CI reuse them; a change of pin builds a new set. Two runs racing take turns on a lock and the
-# set appears atomically (built in a temp dir, then renamed). Prints the bin directory on its last line.
+# set appears atomically (built in a temp dir, then renamed). Prints the bin directory on its last line;
+# the line before it is `kueue=<dir>`, the directory with Kueue's manager and the manifests it ships.
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-v1.37.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.7.3}"
 FAKE_GCS_VERSION="${FAKE_GCS_VERSION:-v1.56.1}"
+KUEUE_VERSION="${KUEUE_VERSION:-v0.17.0}"
 
 log() { printf '[peers] %s\n' "$*" >&2; }
 
@@ -17,6 +19,10 @@ GO_VERSION="$(go env GOVERSION)"
 CACHE_ROOT="${DRMAA2_PEERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/drmaa2-batch-controller}"
 KEY="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_gcs-${FAKE_GCS_VERSION}_${GO_VERSION}"
 BIN_DIR="$CACHE_ROOT/peers/$KEY/bin"
+# Kueue has a key and a directory of its own: adding it to KEY would have thrown away every existing cache
+# of the other peers (the Kubernetes binaries alone take 10-20 minutes), and a Kueue pin can move without
+# rebuilding them. The whole directory is renamed into place at once, so its existence means it is complete.
+KUEUE_DIR="$CACHE_ROOT/peers/kueue-${KUEUE_VERSION}_${GO_VERSION}"
 export GOFLAGS="${GOFLAGS:-} -modcacherw"
 export CGO_ENABLED=0
 # kube-controller-manager runs only its namespace and garbage-collector controllers in tests: deleting a
@@ -29,19 +35,24 @@ all_built() {
   for b in $BINARIES; do [ -x "$BIN_DIR/$b" ] || return 1; done
 }
 
-if all_built; then echo "$BIN_DIR"; exit 0; fi
+kueue_built() { [ -x "$KUEUE_DIR/kueue" ]; }
+
+report() {
+  echo "kueue=$KUEUE_DIR"
+  echo "$BIN_DIR"
+}
+
+if all_built && kueue_built; then report; exit 0; fi
 
 mkdir -p "$CACHE_ROOT/peers"
 exec 9>"$CACHE_ROOT/peers/.lock"
 log "waiting for the build lock"
 flock 9
-if all_built; then echo "$BIN_DIR"; exit 0; fi
+if all_built && kueue_built; then report; exit 0; fi
 
 WORK="$(mktemp -d "$CACHE_ROOT/peers/.build-XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/bin"
-# Keep binaries already built by an interrupted earlier run of the same key.
-if [ -d "$BIN_DIR" ]; then cp -a "$BIN_DIR/." "$WORK/bin/" 2>/dev/null || true; fi
 start=$(date +%s)
 
 build_kube() {
@@ -118,6 +129,35 @@ build_fake_gcs() {
   go build -trimpath -ldflags "-s -w" -o "$WORK/bin/fake-gcs-server" github.com/fsouza/fake-gcs-server
 }
 
+build_kueue() {
+  kueue_built && return 0
+  local out="$WORK/kueue"
+  mkdir -p "$out"
+  # Kueue's go.mod has no replace or exclude directives (`go install pkg@version` refuses a module with them,
+  # and says so), so it builds the manager with exactly the dependency versions Kueue is released with; a
+  # module of ours requiring Kueue would only re-resolve them.
+  log "kueue: resolving sigs.k8s.io/kueue@$KUEUE_VERSION"
+  local info src
+  info="$(go mod download -json "sigs.k8s.io/kueue@$KUEUE_VERSION")" ||
+    { printf '%s\n' "$info" >&2; log "kueue: could not download sigs.k8s.io/kueue@$KUEUE_VERSION"; exit 1; }
+  src="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$info")"
+  [ -f "$src/cmd/kueue/main.go" ] || { log "sigs.k8s.io/kueue@$KUEUE_VERSION has no cmd/kueue"; exit 1; }
+  local pkg=sigs.k8s.io/kueue/pkg/version date
+  date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  log "kueue: building the manager (about 4 minutes cold on 2 cores)"
+  GOBIN="$out" go install -trimpath \
+    -ldflags "-s -w -X $pkg.GitVersion=$KUEUE_VERSION -X $pkg.BuildDate=$date" \
+    "sigs.k8s.io/kueue/cmd/kueue@$KUEUE_VERSION" >&2
+  # The CRDs (with the kustomization naming the ones that convert through the webhook) and the webhook
+  # configurations, as this version ships them: tests install what the manager was built with.
+  cp -R "$src/config/components/crd" "$out/crds"
+  cp -R "$src/config/components/webhook" "$out/webhook"
+  chmod -R u+w "$out"
+  [ -x "$out/kueue" ] || { log "kueue: the build produced no binary"; exit 1; }
+  rm -rf "$KUEUE_DIR"
+  mv "$out" "$KUEUE_DIR"
+}
+
 # Each finished binary is copied into the cache at once, so an interrupted run resumes where it stopped.
 save() {
   mkdir -p "$BIN_DIR"
@@ -129,9 +169,15 @@ save() {
   done
 }
 
-build_etcd; save
-build_fake_gcs; save
-build_kube; save
-all_built || { log "build finished but binaries are missing"; exit 1; }
-log "built in $(( $(date +%s) - start ))s into $BIN_DIR"
-echo "$BIN_DIR"
+# A cache missing only Kueue leaves the other binaries where they are.
+if ! all_built; then
+  # Keep binaries already built by an interrupted earlier run of the same key.
+  if [ -d "$BIN_DIR" ]; then cp -a "$BIN_DIR/." "$WORK/bin/" 2>/dev/null || true; fi
+  build_etcd; save
+  build_fake_gcs; save
+  build_kube; save
+  all_built || { log "build finished but binaries are missing"; exit 1; }
+fi
+build_kueue
+log "built in $(( $(date +%s) - start ))s into $BIN_DIR and $KUEUE_DIR"
+report
