@@ -120,6 +120,7 @@ export type ConditionType = 'Synced' | 'Submitted' | 'Running' | 'Complete' | 'F
 
 /** The Batch job's state name, or one the controller writes when no Batch state applies:
  * - PENDING_SUBMISSION: not submitted yet (waiting for startTime, or about to be created);
+ * - PENDING_ADMISSION: not submitted until Kueue admits its Workload (label kueue.x-k8s.io/queue-name);
  * - HELD: spec.hold is true, nothing submitted (DRMAA2 QueuedHeld);
  * - INVALID_SPEC, JOB_NAME_CONFLICT, BATCH_REJECTED, TERMINATED: Failed without a Batch job (the spec cannot
  *   be translated; the ID belongs to another resource; Batch refused the create; terminated before submission);
@@ -130,6 +131,7 @@ export type ConditionType = 'Synced' | 'Submitted' | 'Running' | 'Complete' | 'F
 export type SubState =
   | BatchJobState
   | 'PENDING_SUBMISSION'
+  | 'PENDING_ADMISSION'
   | 'HELD'
   | 'INVALID_SPEC'
   | 'JOB_NAME_CONFLICT'

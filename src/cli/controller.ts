@@ -178,6 +178,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     profiles: profilesFrom(kube.profiles, { requireProfile: config.requireProfile }),
     logs,
     logReads,
+    ...(config.kueue ? { workloads: kube.workloads } : {}),
   });
   const elector = config.leaderElect
     ? new LeaderElector({

@@ -17,6 +17,8 @@ export interface ControllerConfig {
   concurrency: number;
   leaderElect: boolean;
   requireProfile: boolean;
+  /** Drmaa2Jobs with Kueue's queue-name label are Kueue workloads. */
+  kueue: boolean;
   leaseNamespace: string;
   leaseName: string;
   /** Leader election timings (client-go's names and defaults: 15 s, 10 s, 2 s). */
@@ -52,6 +54,7 @@ export interface ControllerFlags {
   concurrency?: string;
   leaderElect?: boolean;
   requireProfile?: boolean;
+  kueue?: boolean;
   leaseNamespace?: string;
   leaseName?: string;
   leaseDuration?: string;
@@ -160,12 +163,13 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
   const batchMutationsPerMinute = perMinute('batchMutationsPerMinute');
   const batchReadsPerMinute = perMinute('batchReadsPerMinute');
   const logReadsPerMinute = perMinute('logReadsPerMinute');
-  const switchOn = (key: 'leaderElect' | 'requireProfile') => {
+  const switchOn = (key: 'leaderElect' | 'requireProfile' | 'kueue') => {
     const text = flags[key] ?? env[ENV_TWINS[key]!];
     return text === true || text === 'true' || text === '1';
   };
   const leaderElect = switchOn('leaderElect');
   const requireProfile = switchOn('requireProfile');
+  const kueue = switchOn('kueue');
   const logLevel = pick(flags, env, 'logLevel') ?? defaultOf('logLevel');
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
     errors.push(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${logLevel}`);
@@ -207,6 +211,7 @@ export function parseConfig(flags: ControllerFlags, env: Record<string, string |
       concurrency,
       leaderElect,
       requireProfile,
+      kueue,
       leaseNamespace: pick(flags, env, 'leaseNamespace') ?? env.POD_NAMESPACE ?? 'drmaa2-system',
       leaseName: pick(flags, env, 'leaseName') ?? defaultOf('leaseName'),
       leaseDurationMs,

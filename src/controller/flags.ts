@@ -109,6 +109,14 @@ export const FLAGS: readonly FlagSpec[] = [
     meaning: 'submit only under a BatchProfile: a job no profile applies to fails with `NoProfile`',
   },
   {
+    flag: 'kueue',
+    key: 'kueue',
+    env: 'DRMAA2_KUEUE',
+    shownDefault: 'off',
+    meaning:
+      'a Drmaa2Job labelled `kueue.x-k8s.io/queue-name` waits for Kueue to admit its Workload (needs `deploy/kueue/`)',
+  },
+  {
     flag: 'lease-namespace',
     key: 'leaseNamespace',
     env: 'DRMAA2_LEASE_NAMESPACE',

@@ -4,7 +4,8 @@
 // never relies on having seen an event, so a pass that crashes anywhere is simply repeated. The rungs, in
 // the order a pass meets them (docs/architecture.md follows one job through them):
 //   1 gone · 2 deleting · 3 finalizer · 4 validation · 5 hold and start time · 6 buckets · 7 create ·
-//   the owner guard · 8 terminate · 9 observe (9b a failed task's output) · 10 TTL · 11 look again
+//   (5c Kueue's admission) · the owner guard · 8 terminate · 9 observe (9b a failed task's output) · 10 TTL ·
+//   11 look again
 import type { Logger } from 'pino';
 import { isActiveJob, isCancellableJob, jobNameOf, stateOf, type Job } from '../api/batch.js';
 import type { BatchProfile } from '../api/batchProfile.js';
@@ -17,8 +18,10 @@ import { isBatchError } from '../ports/errors.js';
 import type { EventSink } from '../ports/eventSink.js';
 import type { KubeStore } from '../ports/kubeStore.js';
 import type { LogEntries } from '../ports/logEntries.js';
+import type { Workloads } from '../ports/workloads.js';
 import { batchJobNames, formatSpecError, translateSpec, type Submission } from '../translate/index.js';
 import { checkProfile } from '../translate/policy.js';
+import { queueNameOf, workloadFor, workloadName } from '../translate/workload.js';
 import type { Resolution } from '../translate/profileResolution.js';
 import { isTerminal, resynced, silentHintDueMs, type Phase, type SyncProblem } from '../translate/status.js';
 import { EndedElements } from './endedElements.js';
@@ -71,6 +74,9 @@ export interface ReconcilerDeps {
   /** Whether the controller is behind, judged by the key in hand (how long it waited in the queue): then
    * moves between active states are not written (see rung 9). */
   backlogged?: (key: string) => boolean;
+  /** Kueue's Workloads (`--kueue`): a resource with Kueue's queue-name label is submitted only once Kueue has
+   * admitted the Workload that stands for it (see rung 5c). */
+  workloads?: Workloads;
   /** Cloud Logging with the controller's own credentials, for a failed task's output in its status; without
    * it no output is read. */
   logs?: LogEntries;
@@ -138,8 +144,10 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     const names = jobNamesOf(resource);
     if (isTerminal(status?.state) && status?.finishedAt) {
       // Ended: nothing is asked of Batch any more (the job left the poll set) but the TTL.
-      if (names.length > 0)
+      if (names.length > 0) {
+        await finishWorkload(resource);
         return expire(await writes.writeStatus(resource, resynced(resource, clock.now())), log);
+      }
       // Failed before submission (invalid spec, conflict, rejected, terminated): nothing is retried
       // until the spec changes.
       if (current) return {};
@@ -189,9 +197,10 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       return pollAgain();
     resource = await writes.apply(resource, phase, log, problem);
 
-    // 10) TTL of a job that just ended.
+    // 10) TTL of a job that just ended; its Workload's quota goes back to Kueue.
     if (isTerminal(resource.status?.state)) {
       endedElements.forget(keyOf(resource));
+      await finishWorkload(resource);
       return expire(resource, log);
     }
 
@@ -211,6 +220,9 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       if (outcome.pending) return { requeueAfterMs: Math.min(DELETE_POLL_MS, config.pollIntervalMs) };
       foreign = outcome.foreign;
     }
+    // The Workload goes after the Batch job(s): until then its quota stands for them.
+    if (deps.workloads && queueNameOf(resource))
+      await deps.workloads.delete(resource.metadata.namespace, workloadName(resource));
     await writes.setFinalizers(
       resource,
       finalizers.filter((f) => f !== FINALIZER),
@@ -295,13 +307,22 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       return {};
     }
 
-    // 5) Held, terminated before submission, or waiting for its start time: nothing is submitted.
+    // 5) Held, terminated before submission, or waiting for its start time: nothing is submitted. A held job's
+    // Workload is inactive, so that it takes no quota; a terminated one's is gone.
+    const queue = deps.workloads ? queueNameOf(resource) : undefined;
     if (resource.spec.terminate) {
+      if (queue) await deps.workloads!.delete(namespace, workloadName(resource));
       await writes.apply(resource, { kind: 'terminated' }, log);
       return {};
     }
     if (resource.spec.hold) {
-      await writes.apply(resource, { kind: 'held' }, log);
+      const workload = queue ? await deps.workloads!.get(namespace, workloadName(resource)) : undefined;
+      if (workload?.active) await deps.workloads!.setActive(namespace, workload.name, false);
+      await writes.apply(
+        resource,
+        workload ? { kind: 'admissionPending', queue: queue!, held: true } : { kind: 'held' },
+        log,
+      );
       return {};
     }
     if (wait > 0) {
@@ -334,6 +355,10 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       return {};
     }
 
+    // 5c) Kueue decides when: the Workload that stands for the job waits in its LocalQueue until Kueue
+    // admits it. Looked at again every poll interval meanwhile.
+    if (queue && !(await admitted(resource, result.submission, queue, log))) return pollAgain();
+
     // 6) and 7) Buckets, then the Batch job(s), as the profile's caller; status.batchJob (and the profile)
     // is written right after.
     const as = clientsOf(profile?.spec.impersonate);
@@ -344,6 +369,50 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     const updated = await writes.apply(resource, phase, log, pollProblem(phase));
     if (isTerminal(updated.status?.state)) return phase.kind === 'submitted' ? expire(updated, log) : {};
     return pollAgain(phase.kind === 'submitted' ? phase.jobs : []);
+  }
+
+  // 5c) The resource's Workload, made when it first goes (active again once released from a hold); true once
+  // Kueue admitted it. A crash after the admission and before the create finds it admitted and creates the
+  // Batch job under the same deterministic ID.
+  async function admitted(
+    resource: Drmaa2Job,
+    submission: Submission,
+    queue: string,
+    log: Logger,
+  ): Promise<boolean> {
+    const workloads = deps.workloads!;
+    const { namespace } = resource.metadata;
+    let workload = await workloads.get(namespace, workloadName(resource));
+    if (!workload) {
+      workload = await workloads.create(workloadFor(resource, submission.requests[0]!, { active: true }));
+      log.info({ workload: workload.name, queue }, 'Workload created');
+    } else if (!workload.active) {
+      await workloads.setActive(namespace, workload.name, true);
+    }
+    if (workload.admitted && !workload.finished) return true;
+    const phase: Phase = {
+      kind: 'admissionPending',
+      queue,
+      held: false,
+      ...(workload.pendingMessage ? { message: workload.pendingMessage } : {}),
+    };
+    await writes.apply(resource, phase, log);
+    return false;
+  }
+
+  /** A Kueue-managed job has ended: its Workload is Finished, so Kueue releases its quota. */
+  async function finishWorkload(resource: Drmaa2Job): Promise<void> {
+    if (!deps.workloads || !queueNameOf(resource)) return;
+    const { namespace } = resource.metadata;
+    const workload = await deps.workloads.get(namespace, workloadName(resource));
+    if (!workload || workload.finished) return;
+    const state = resource.status?.state;
+    await deps.workloads.finish(
+      namespace,
+      workload.name,
+      state === 'Done',
+      resource.status?.message ?? `The Drmaa2Job is ${state ?? 'finished'}.`,
+    );
   }
 
   // 6) Stage-out buckets exist before the job that writes into them. A profile's buckets are created in its

@@ -22,6 +22,8 @@ export const REASONS = {
     Pending: 'The controller has not created the Batch job yet.',
     Held: 'spec.hold is true: nothing is submitted until it is set to false.',
     WaitingForStartTime: 'spec.jobTemplate.startTime is in the future: the job is submitted at that time.',
+    PendingAdmission:
+      "Kueue has not admitted the job's Workload (the message names the LocalQueue and says why, in Kueue's words): the job is submitted once it is admitted.",
     InvalidSpec: 'The spec cannot be translated (the message names the field); nothing was submitted.',
     JobNameConflict: 'A Batch job with this job ID exists and belongs to another resource.',
     BatchRejected: 'Batch rejected the job (INVALID_ARGUMENT or FAILED_PRECONDITION); the message says why.',

@@ -55,6 +55,8 @@ export type Phase =
     }
   | { kind: 'conflict'; message: string }
   | { kind: 'rejected'; message: string }
+  /** Not submitted until Kueue admits its Workload, which waits in `queue`. */
+  | { kind: 'admissionPending'; queue: string; message?: string; held: boolean }
   /** spec.terminate was set before anything was submitted. */
   | { kind: 'terminated' }
   /** The Batch job the status names is gone and never reported an end. */
@@ -404,6 +406,20 @@ function outcomeOf(observation: Observation): Outcome {
       );
     case 'profileWaiting':
       return notSubmitted('Queued', 'PENDING_SUBMISSION', phase.reason, phase.message);
+    case 'admissionPending':
+      return phase.held
+        ? notSubmitted(
+            'QueuedHeld',
+            'HELD',
+            'Held',
+            `spec.hold is true: its Workload is inactive in LocalQueue ${phase.queue} (it takes no quota) until it is set to false.`,
+          )
+        : notSubmitted(
+            'Queued',
+            'PENDING_ADMISSION',
+            'PendingAdmission',
+            `Waiting for Kueue to admit its Workload in LocalQueue ${phase.queue}${phase.message ? `: ${phase.message}` : '.'}`,
+          );
     case 'conflict':
       return failedUnsubmitted('JOB_NAME_CONFLICT', 'JobNameConflict', phase.message);
     case 'rejected':

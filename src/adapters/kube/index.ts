@@ -11,6 +11,8 @@ import { KubeLeaseLock } from './leaseLock.js';
 import type { LeaseLock } from '../../ports/leaseLock.js';
 import type { ProfileSource } from '../../ports/profileSource.js';
 import { ProfileInformer } from './profileInformer.js';
+import type { Workloads } from '../../ports/workloads.js';
+import { KubeWorkloads } from './workloads.js';
 
 export interface KubeAdapters {
   watch: JobWatch;
@@ -19,6 +21,8 @@ export interface KubeAdapters {
   /** BatchProfiles and namespace labels. */
   profiles: ProfileSource;
   leaseLock(namespace: string, name: string): LeaseLock;
+  /** Kueue's Workloads (only used with `--kueue`). */
+  workloads: Workloads;
 }
 
 export interface KubeAdapterOptions {
@@ -51,5 +55,6 @@ export function createKubeAdapters(opts: KubeAdapterOptions): KubeAdapters {
     events: new EventRecorder(kubeConfig, opts.identity, opts.logger, opts.onEventDropped),
     profiles: new ProfileInformer(kubeConfig, opts.logger),
     leaseLock: (namespace, name) => new KubeLeaseLock(kubeConfig, namespace, name),
+    workloads: new KubeWorkloads(api),
   };
 }

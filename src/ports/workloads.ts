@@ -1,0 +1,29 @@
+// Kueue's Workloads, as the controller needs them: the one it owns for a Drmaa2Job, whether Kueue admitted
+// it, and the few writes an owner of a workload makes (create, (de)activate, finish, delete).
+import type { WorkloadObject } from '../translate/workload.js';
+
+export interface WorkloadState {
+  name: string;
+  active: boolean;
+  /** Kueue's Admitted condition is True: quota is reserved and every admission check passed. */
+  admitted: boolean;
+  finished: boolean;
+  /** Why it is not admitted, in Kueue's words (the QuotaReserved condition's message), when it says. */
+  pendingMessage?: string;
+  /** The ResourceFlavors Kueue assigned, by resource name, once admitted. */
+  flavors: Record<string, string>;
+  /** The UID of the resource that owns it (its controller owner reference). */
+  ownerUid?: string;
+}
+
+/** Throws KubeError on failure. */
+export interface Workloads {
+  get(namespace: string, name: string): Promise<WorkloadState | undefined>;
+  /** Creates it; one that exists already is read instead. */
+  create(workload: WorkloadObject): Promise<WorkloadState>;
+  setActive(namespace: string, name: string, active: boolean): Promise<void>;
+  /** Sets its Finished condition, which releases its quota. */
+  finish(namespace: string, name: string, succeeded: boolean, message: string): Promise<void>;
+  /** Deletes it; one that is gone already is no error. */
+  delete(namespace: string, name: string): Promise<void>;
+}

@@ -1,0 +1,292 @@
+// Drmaa2Jobs as Kueue workloads, admitted by a real Kueue: the controller (with --kueue, as its shipped
+// ServiceAccount plus deploy/kueue/) makes a Workload for each job labelled with a LocalQueue, submits the
+// Batch job only once Kueue admitted it, and marks the Workload Finished when the job ends, so that Kueue's
+// own quota accounting lets the next one in.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dump } from 'js-yaml';
+import { pino } from 'pino';
+import type { Drmaa2Job } from '../../src/api/drmaa2job.js';
+import { runController, type RunningController } from '../../src/cli/controller.js';
+import { parseConfig } from '../../src/controller/config.js';
+import { KUEUE_QUEUE_LABEL, workloadName } from '../../src/translate/workload.js';
+import { startKueue, type Kueue } from '../support/kueue.js';
+import { PROJECT_ROOT } from '../support/peers.js';
+import { startPeers, type Peers } from '../support/startPeers.js';
+import { waitUntil } from '../support/wait.js';
+
+const NS = 'kueue-team';
+const API = 'kueue.x-k8s.io/v1beta2';
+const QUEUE = 'team-queue';
+const CLUSTER_QUEUE = 'five-cpus';
+const WAIT_MS = 90_000;
+
+let peers: Peers;
+let kueue: Kueue;
+let controller: RunningController;
+
+interface Workload {
+  metadata: { name: string; ownerReferences?: { uid: string; kind: string }[] };
+  spec: {
+    active?: boolean;
+    podSets: { count: number; template: { spec: { containers: { resources: unknown }[] } } }[];
+  };
+  status?: { conditions?: { type: string; status: string; message?: string }[] };
+}
+
+async function kubectl(args: string[], input?: string) {
+  return peers.controlPlane.kubectl(args, input === undefined ? {} : { input });
+}
+
+async function get(name: string): Promise<Drmaa2Job> {
+  const r = await kubectl(['get', 'drmaa2job', name, '-n', NS, '-o', 'json']);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Drmaa2Job;
+}
+
+async function workloadOf(resource: Drmaa2Job): Promise<Workload | undefined> {
+  const r = await kubectl([
+    'get',
+    'workloads.v1beta2.kueue.x-k8s.io',
+    workloadName(resource),
+    '-n',
+    NS,
+    '-o',
+    'json',
+  ]);
+  if (r.code !== 0) {
+    expect(r.stderr).toMatch(/NotFound|not found/);
+    return undefined;
+  }
+  return JSON.parse(r.stdout) as Workload;
+}
+
+const isTrue = (wl: Workload | undefined, type: string) =>
+  wl?.status?.conditions?.some((c) => c.type === type && c.status === 'True') === true;
+
+function job(name: string, script: string, extra: Record<string, unknown> = {}) {
+  return {
+    apiVersion: 'drmaa2.io/v1alpha1',
+    kind: 'Drmaa2Job',
+    metadata: { name, namespace: NS, labels: { [KUEUE_QUEUE_LABEL]: QUEUE } },
+    spec: {
+      jobTemplate: { remoteCommand: script, jobCategory: '$script$', candidateMachines: ['e2-standard-2'] },
+      ...extra,
+    },
+  };
+}
+
+async function apply(doc: unknown): Promise<void> {
+  const r = await kubectl(['apply', '-f', '-'], JSON.stringify(doc));
+  expect(r.code, r.stderr).toBe(0);
+}
+
+const batchJobsOf = (resource: Drmaa2Job) =>
+  peers.emulator.jobs().filter((j) => j.labels?.['drmaa2-uid'] === resource.metadata.uid);
+
+beforeAll(async () => {
+  peers = await startPeers();
+  kueue = await startKueue(peers.controlPlane, { externalFrameworks: ['Drmaa2Job.v1alpha1.drmaa2.io'] });
+  // The optional component a cluster with Kueue installs beside deploy/.
+  await peers.controlPlane.apply(readFileSync(join(PROJECT_ROOT, 'deploy', 'kueue', 'rbac.yaml'), 'utf8'));
+  expect((await kubectl(['create', 'namespace', NS])).code).toBe(0);
+  await peers.controlPlane.apply(
+    [
+      { apiVersion: API, kind: 'ResourceFlavor', metadata: { name: 'default-flavor' } },
+      {
+        apiVersion: API,
+        kind: 'ClusterQueue',
+        metadata: { name: CLUSTER_QUEUE },
+        spec: {
+          namespaceSelector: {},
+          resourceGroups: [
+            {
+              coveredResources: ['cpu', 'memory'],
+              flavors: [
+                {
+                  name: 'default-flavor',
+                  resources: [
+                    { name: 'cpu', nominalQuota: '5' },
+                    { name: 'memory', nominalQuota: '64Gi' },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      },
+      {
+        apiVersion: API,
+        kind: 'LocalQueue',
+        metadata: { name: QUEUE, namespace: NS },
+        spec: { clusterQueue: CLUSTER_QUEUE },
+      },
+    ]
+      .map((doc) => dump(doc))
+      .join('---\n'),
+  );
+  const parsed = parseConfig(
+    {
+      kubeconfig: peers.controlPlane.kubeconfigController,
+      pollInterval: '500ms',
+      metricsAddr: '127.0.0.1:0',
+      healthAddr: '127.0.0.1:0',
+      session: 'kueue',
+      kueue: true,
+    },
+    { BATCH_EMULATOR_HOST: peers.emulator.host, STORAGE_EMULATOR_HOST: peers.storageEmulatorHost },
+  );
+  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+  controller = await runController(parsed.config, pino({ level: process.env.DRMAA2_TEST_LOG ?? 'silent' }));
+});
+
+afterAll(async () => {
+  await controller?.stop();
+  await kueue?.stop();
+  await peers?.stop();
+});
+
+describe('Kueue in front of Batch', () => {
+  it('of three jobs of 2 vCPUs under a 5-CPU quota, two reach Batch; the third waits PENDING_ADMISSION and goes when quota frees', async () => {
+    const names = ['first', 'second', 'third'];
+    for (const name of names) await apply(job(name, 'sleep 3; echo "done $HOSTNAME"'));
+    let waiting: Drmaa2Job | undefined;
+    await waitUntil(
+      'two jobs submitted and one waiting for admission',
+      async () => {
+        const all = await Promise.all(names.map(get));
+        waiting = all.find((j) => j.status?.subState === 'PENDING_ADMISSION');
+        return all.filter((j) => j.status?.batchJob).length === 2 && waiting !== undefined;
+      },
+      { timeoutMs: WAIT_MS, intervalMs: 200, process: kueue.process() },
+    );
+    const held = waiting!;
+    expect(held.status?.state).toBe('Queued');
+    const submitted = held.status?.conditions?.find((c) => c.type === 'Submitted');
+    expect(submitted?.reason).toBe('PendingAdmission');
+    expect(submitted?.message).toMatch(
+      /^Waiting for Kueue to admit its Workload in LocalQueue team-queue: .*insufficient unused quota for cpu/,
+    );
+    // Nothing of it reached Batch while it waited.
+    expect(batchJobsOf(held)).toHaveLength(0);
+    const workload = await workloadOf(held);
+    expect(workload?.spec.podSets[0]?.count).toBe(1);
+    expect(workload?.spec.podSets[0]?.template.spec.containers[0]?.resources).toEqual({
+      requests: { cpu: '2000m', memory: '8192Mi' },
+    });
+    expect(workload?.metadata.ownerReferences?.[0]).toMatchObject({
+      kind: 'Drmaa2Job',
+      uid: held.metadata.uid,
+    });
+
+    for (const name of names) {
+      const r = await kubectl([
+        'wait',
+        '--for=condition=Finished',
+        `drmaa2job/${name}`,
+        '-n',
+        NS,
+        '--timeout=90s',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const ended = await Promise.all(names.map(get));
+    for (const resource of ended) {
+      expect(resource.status?.state).toBe('Done');
+      expect(batchJobsOf(resource)).toHaveLength(1);
+      // Its quota went back to Kueue.
+      expect(isTrue(await workloadOf(resource), 'Finished')).toBe(true);
+    }
+    // The third Batch job was created only after one of the first two had ended.
+    const third = batchJobsOf(ended.find((r) => r.metadata.name === held.metadata.name)!)[0]!;
+    const firstEnd = Math.min(
+      ...ended
+        .filter((r) => r.metadata.name !== held.metadata.name)
+        .map((r) => Date.parse(r.status!.jobInfo!.finishTime!)),
+    );
+    expect(Date.parse(third.createTime!)).toBeGreaterThanOrEqual(firstEnd - 1000);
+  });
+
+  it('a held job takes no quota: its Workload is inactive until it is released', async () => {
+    // Fill the quota, then hold a waiting job.
+    await apply(job('busy-1', 'sleep 6'));
+    await apply(job('busy-2', 'sleep 6'));
+    await apply(job('later', 'echo later'));
+    await waitUntil(
+      'later to wait for admission',
+      async () => (await get('later')).status?.subState === 'PENDING_ADMISSION',
+      { timeoutMs: WAIT_MS, intervalMs: 200 },
+    );
+    await apply(job('later', 'echo later', { hold: true }));
+    await waitUntil(
+      'later to be held with an inactive Workload',
+      async () => {
+        const resource = await get('later');
+        return resource.status?.state === 'QueuedHeld' && (await workloadOf(resource))?.spec.active === false;
+      },
+      { timeoutMs: WAIT_MS, intervalMs: 200 },
+    );
+    // Held past the time the quota frees: still nothing submitted.
+    for (const name of ['busy-1', 'busy-2']) {
+      const r = await kubectl([
+        'wait',
+        '--for=condition=Finished',
+        `drmaa2job/${name}`,
+        '-n',
+        NS,
+        '--timeout=90s',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const stillHeld = await get('later');
+    expect(stillHeld.status?.state).toBe('QueuedHeld');
+    expect(batchJobsOf(stillHeld)).toHaveLength(0);
+    await apply(job('later', 'echo later', { hold: false }));
+    const r = await kubectl([
+      'wait',
+      '--for=condition=Finished',
+      'drmaa2job/later',
+      '-n',
+      NS,
+      '--timeout=90s',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const done = await get('later');
+    expect(done.status?.state).toBe('Done');
+    expect((await workloadOf(done))?.spec.active).toBe(true);
+  });
+
+  it('deleting a job that waits for admission leaves no Workload and no Batch job', async () => {
+    await apply(job('hog-1', 'sleep 5'));
+    await apply(job('hog-2', 'sleep 5'));
+    await apply(job('doomed', 'echo never'));
+    await waitUntil(
+      'doomed to wait for admission',
+      async () => (await get('doomed')).status?.subState === 'PENDING_ADMISSION',
+      { timeoutMs: WAIT_MS, intervalMs: 200 },
+    );
+    const doomed = await get('doomed');
+    expect(await workloadOf(doomed)).toBeDefined();
+    const r = await kubectl(['delete', 'drmaa2job', 'doomed', '-n', NS, '--timeout=60s']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await workloadOf(doomed)).toBeUndefined();
+    expect(batchJobsOf(doomed)).toHaveLength(0);
+  });
+
+  it('a job without the label goes to Batch at once, with no Workload', async () => {
+    await apply({ ...job('unqueued', 'echo free'), metadata: { name: 'unqueued', namespace: NS } });
+    const r = await kubectl([
+      'wait',
+      '--for=condition=Finished',
+      'drmaa2job/unqueued',
+      '-n',
+      NS,
+      '--timeout=90s',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const resource = await get('unqueued');
+    expect(resource.status?.state).toBe('Done');
+    expect(await workloadOf(resource)).toBeUndefined();
+  });
+});

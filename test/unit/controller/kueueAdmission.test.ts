@@ -1,0 +1,163 @@
+// Rung 5c against an in-memory Workloads port: no Batch call before Kueue's admission, one after it, the
+// Workload inactive while held, Finished at the end and gone with the resource.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import type { Drmaa2Job } from '../../../src/api/drmaa2job.js';
+import { createReconciler } from '../../../src/controller/reconcile.js';
+import type { Reconcile } from '../../../src/controller/reconcileContract.js';
+import type { Buckets } from '../../../src/ports/buckets.js';
+import type { Workloads, WorkloadState } from '../../../src/ports/workloads.js';
+import { KUEUE_QUEUE_LABEL, workloadName, type WorkloadObject } from '../../../src/translate/workload.js';
+import { FakeBatchJobs } from '../../support/fakes/fakeBatchJobs.js';
+import { FakeClock } from '../../support/fakes/fakeClock.js';
+import { FakeKubeStore, RecordingEvents } from '../../support/fakes/fakeKube.js';
+
+class FakeWorkloads implements Workloads {
+  readonly objects = new Map<string, { object: WorkloadObject; state: WorkloadState }>();
+  readonly calls: string[] = [];
+
+  async get(namespace: string, name: string) {
+    return this.objects.get(`${namespace}/${name}`)?.state;
+  }
+  async create(workload: WorkloadObject) {
+    this.calls.push(`create ${workload.metadata.name}`);
+    const state: WorkloadState = {
+      name: workload.metadata.name,
+      active: workload.spec.active,
+      admitted: false,
+      finished: false,
+      pendingMessage: "couldn't assign flavors to pod set tasks: insufficient unused quota for cpu",
+      flavors: {},
+      ownerUid: workload.metadata.ownerReferences[0]!.uid,
+    };
+    this.objects.set(`${workload.metadata.namespace}/${workload.metadata.name}`, { object: workload, state });
+    return state;
+  }
+  async setActive(namespace: string, name: string, active: boolean) {
+    this.calls.push(`setActive ${active}`);
+    this.objects.get(`${namespace}/${name}`)!.state.active = active;
+  }
+  async finish(namespace: string, name: string, succeeded: boolean) {
+    this.calls.push(`finish ${succeeded}`);
+    this.objects.get(`${namespace}/${name}`)!.state.finished = true;
+  }
+  async delete(namespace: string, name: string) {
+    this.calls.push('delete');
+    this.objects.delete(`${namespace}/${name}`);
+  }
+  admit(namespace: string, name: string) {
+    const state = this.objects.get(`${namespace}/${name}`)!.state;
+    state.admitted = true;
+    delete state.pendingMessage;
+  }
+}
+
+const KEY = 'team/queued';
+const buckets: Buckets = { bucketExists: async () => true, ensureBucket: async () => 'exists' };
+
+function resource(spec: Partial<Drmaa2Job['spec']> = {}): Drmaa2Job {
+  return {
+    apiVersion: 'drmaa2.io/v1alpha1',
+    kind: 'Drmaa2Job',
+    metadata: {
+      name: 'queued',
+      namespace: 'team',
+      uid: 'uid-q',
+      generation: 1,
+      labels: { [KUEUE_QUEUE_LABEL]: 'lq' },
+    },
+    spec: {
+      jobTemplate: { remoteCommand: 'echo', jobCategory: '$script$', candidateMachines: ['e2-standard-2'] },
+      ...spec,
+    },
+  };
+}
+
+let store: FakeKubeStore;
+let batch: FakeBatchJobs;
+let workloads: FakeWorkloads;
+let reconcile: Reconcile;
+
+beforeEach(() => {
+  store = new FakeKubeStore();
+  const clock = new FakeClock({ start: '2025-01-01T00:00:10Z' });
+  batch = new FakeBatchJobs({ now: () => clock.now() });
+  workloads = new FakeWorkloads();
+  reconcile = createReconciler({
+    store,
+    batch,
+    buckets,
+    events: new RecordingEvents(),
+    clock,
+    config: { project: 'p', location: 'l', session: 's', pollIntervalMs: 1_000, requeueJitter: 0 },
+    logger: pino({ level: 'silent' }),
+    workloads,
+  });
+});
+
+const status = () => store.current(KEY)?.status;
+const wlName = workloadName(resource());
+
+describe("Kueue's admission before Batch", () => {
+  it('no Batch call until the Workload is admitted; then one create', async () => {
+    store.put(resource());
+    const first = await reconcile(KEY);
+    expect(workloads.calls).toEqual([`create ${wlName}`]);
+    expect(batch.callsOf('createJob')).toHaveLength(0);
+    expect(status()).toMatchObject({ state: 'Queued', subState: 'PENDING_ADMISSION' });
+    expect(status()?.conditions?.find((c) => c.type === 'Submitted')).toMatchObject({
+      reason: 'PendingAdmission',
+      message:
+        "Waiting for Kueue to admit its Workload in LocalQueue lq: couldn't assign flavors to pod set tasks: insufficient unused quota for cpu",
+    });
+    expect(first.requeueAfterMs).toBe(1_000);
+    await reconcile(KEY);
+    expect(batch.callsOf('createJob')).toHaveLength(0);
+    expect(workloads.calls).toEqual([`create ${wlName}`]);
+    workloads.admit('team', wlName);
+    await reconcile(KEY);
+    expect(batch.callsOf('createJob')).toHaveLength(1);
+    expect(status()?.batchJob?.name).toBeDefined();
+  });
+
+  it('the end finishes the Workload once; deletion deletes it after the Batch job', async () => {
+    store.put(resource());
+    await reconcile(KEY);
+    workloads.admit('team', wlName);
+    await reconcile(KEY);
+    batch.setState(status()!.batchJob!.name, 'SUCCEEDED');
+    await reconcile(KEY);
+    expect(status()?.state).toBe('Done');
+    await reconcile(KEY);
+    expect(workloads.calls.filter((c) => c.startsWith('finish'))).toEqual(['finish true']);
+    store.markDeleted(KEY);
+    for (let i = 0; i < 5 && store.current(KEY); i++) {
+      await reconcile(KEY);
+      batch.settle();
+    }
+    expect(store.current(KEY)).toBeUndefined();
+    expect(workloads.calls.at(-1)).toBe('delete');
+  });
+
+  it('held: the Workload is inactive, and active again on release', async () => {
+    store.put(resource());
+    await reconcile(KEY);
+    store.put({ ...resource({ hold: true }), metadata: { ...resource().metadata, generation: 2 } });
+    await reconcile(KEY);
+    expect(workloads.calls).toEqual([`create ${wlName}`, 'setActive false']);
+    expect(status()).toMatchObject({ state: 'QueuedHeld', subState: 'HELD' });
+    store.put({ ...resource({ hold: false }), metadata: { ...resource().metadata, generation: 3 } });
+    await reconcile(KEY);
+    expect(workloads.calls.at(-1)).toBe('setActive true');
+    expect(batch.callsOf('createJob')).toHaveLength(0);
+  });
+
+  it('a job without the label never touches Workloads', async () => {
+    const plain = resource();
+    plain.metadata.labels = {};
+    store.put(plain);
+    await reconcile(KEY);
+    expect(workloads.calls).toEqual([]);
+    expect(batch.callsOf('createJob')).toHaveLength(1);
+  });
+});
