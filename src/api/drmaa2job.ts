@@ -73,6 +73,17 @@ export interface ProfileRef {
   caller?: ProfileImpersonation;
 }
 
+export interface AttemptRecord {
+  attempt: number;
+  /** The Batch job of that attempt (cancelled). */
+  batchJob?: string;
+  /** Kueue's reason for the eviction (Preempted, Deactivated, ...) and its message. */
+  reason: string;
+  message?: string;
+  /** When the attempt's Batch job had ended and the job went back to the queue. */
+  requeuedAt: string;
+}
+
 export interface LogsRef {
   filter: string;
   url: string;
@@ -160,6 +171,11 @@ export interface Drmaa2JobStatus {
   preemptions?: number;
   /** When the resource was first seen in a terminal state; the TTL counts from here. */
   finishedAt?: string;
+  /** Kueue's admissions of the job taken back (eviction, preemption) so far: the attempt a Batch job is
+   * submitted for next (0 at first). */
+  attempt?: number;
+  /** One record per attempt Kueue took back, oldest first (at most 20 kept). */
+  attempts?: AttemptRecord[];
   /** Where the tasks' output is: the Cloud Logging filter of the job's task logs and the console link to
    * it (absent when the template writes its output to outputPath instead). */
   logs?: LogsRef;

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { isActiveJob, isCancellableJob, jobNameOf, stateOf, type Job } from '../api/batch.js';
 import type { BatchProfile } from '../api/batchProfile.js';
-import { FINALIZER, keyOf, parseKey, type Drmaa2Job } from '../api/drmaa2job.js';
+import { FINALIZER, keyOf, parseKey, type AttemptRecord, type Drmaa2Job } from '../api/drmaa2job.js';
 import type { BatchJobs } from '../ports/batchJobs.js';
 import type { Buckets } from '../ports/buckets.js';
 import type { Caller, CallerClients, ClientsFor } from '../ports/callers.js';
@@ -21,7 +21,13 @@ import type { LogEntries } from '../ports/logEntries.js';
 import type { Workloads } from '../ports/workloads.js';
 import { batchJobNames, formatSpecError, translateSpec, type Submission } from '../translate/index.js';
 import { checkProfile } from '../translate/policy.js';
-import { queueNameOf, workloadFor, workloadName } from '../translate/workload.js';
+import {
+  KUEUE_PRIORITY_CLASS_LABEL,
+  priorityClassOf,
+  queueNameOf,
+  workloadFor,
+  workloadName,
+} from '../translate/workload.js';
 import type { Resolution } from '../translate/profileResolution.js';
 import { isTerminal, resynced, silentHintDueMs, type Phase, type SyncProblem } from '../translate/status.js';
 import { EndedElements } from './endedElements.js';
@@ -167,6 +173,14 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       return {};
     }
 
+    // 8a) Kueue took the admission back (preempted, evicted, deactivated): the attempt's Batch job(s) are
+    // cancelled, and once they have ended the job waits for admission again.
+    const evicted = await evictionOf(resource);
+    if (evicted) {
+      const requeued = await afterEviction(resource, found, evicted, log);
+      if (requeued) return requeued;
+    }
+
     // 8) terminate.
     const cancelled = resource.spec.terminate ? await terminate(resource, found, log) : false;
 
@@ -204,7 +218,9 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       return expire(resource, log);
     }
 
-    // 11) Look again.
+    // 11) Look again. A Kueue workload is looked at every poll interval, not after the resync: Kueue may take
+    // its admission back at any time, and nothing but its Workload says so.
+    if (deps.workloads && queueNameOf(resource)) return pollAgain();
     return pollAgain(observed.kind === 'submitted' ? observed.jobs : []);
   }
 
@@ -287,6 +303,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       location: config.location,
       session: config.session,
       owner: { namespace, name, uid },
+      ...(resource.status?.attempt ? { attempt: resource.status.attempt } : {}),
     };
     const startTime = resource.spec.jobTemplate.startTime;
     const wait = startTime ? Date.parse(startTime) - clock.now().getTime() : 0;
@@ -384,12 +401,28 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     const { namespace } = resource.metadata;
     let workload = await workloads.get(namespace, workloadName(resource));
     if (!workload) {
-      workload = await workloads.create(workloadFor(resource, submission.requests[0]!, { active: true }));
+      const priorityClass = priorityClassOf(resource);
+      const value =
+        priorityClass !== undefined ? await workloads.priorityClassValue(priorityClass) : undefined;
+      if (priorityClass !== undefined && value === undefined) {
+        const message = `WorkloadPriorityClass ${priorityClass} (label ${KUEUE_PRIORITY_CLASS_LABEL}) does not exist: the Workload is made once it does.`;
+        await writes.apply(resource, { kind: 'admissionPending', queue, held: false, message }, log);
+        return false;
+      }
+      workload = await workloads.create(
+        workloadFor(resource, submission.requests[0]!, {
+          active: true,
+          ...(value !== undefined ? { priorityClassValue: value } : {}),
+        }),
+      );
       log.info({ workload: workload.name, queue }, 'Workload created');
     } else if (!workload.active) {
       await workloads.setActive(namespace, workload.name, true);
     }
-    if (workload.admitted && !workload.finished) return true;
+    // Evicted and not yet queued again: a pass that recorded the attempt and then crashed left it so.
+    if (workload.evicted) {
+      await workloads.requeue(namespace, workload.name, workload.evicted);
+    } else if (workload.admitted && !workload.finished) return true;
     const phase: Phase = {
       kind: 'admissionPending',
       queue,
@@ -398,6 +431,73 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     };
     await writes.apply(resource, phase, log);
     return false;
+  }
+
+  /** Why Kueue took a submitted job's admission back, when it did (and the job has not ended). */
+  async function evictionOf(resource: Drmaa2Job): Promise<{ reason: string; message: string } | undefined> {
+    if (!deps.workloads || !queueNameOf(resource) || isTerminal(resource.status?.state)) return undefined;
+    const workload = await deps.workloads.get(resource.metadata.namespace, workloadName(resource));
+    return workload && !workload.finished ? workload.evicted : undefined;
+  }
+
+  // 8a) The evicted attempt's Batch jobs are cancelled (never two attempts running at once: the next is
+  // created only once these have ended); then the attempt is recorded, the status forgets its jobs, the
+  // Workload's admission is cleared so that Kueue queues it again, and the next admission submits a new job
+  // (its ID carries the attempt). A job that succeeded before the cancel reached it ends Done instead.
+  async function afterEviction(
+    resource: Drmaa2Job,
+    found: Proven,
+    evicted: { reason: string; message: string },
+    log: Logger,
+  ): Promise<ReconcileResult | undefined> {
+    let stopping = false;
+    for (const job of found.jobs) {
+      if (!job) continue;
+      if (isCancellableJob(job)) {
+        await found.owned.cancel(job);
+        log.info(
+          { batchJob: job.name, reason: evicted.reason },
+          'Batch job cancelled: Kueue took the admission back',
+        );
+        stopping = true;
+      } else if (isActiveJob(job)) stopping = true;
+    }
+    let jobs = found.jobs;
+    if (stopping) {
+      // Read again: a cancel often lands at once. Still stopping: shown as such (never as the job's end,
+      // which an eviction is not), and looked at again soon.
+      const now = await proven(resource, found.names, true, log);
+      if (now.kind === 'notOwned') return undefined;
+      if (now.jobs.some((job) => job && isActiveJob(job))) {
+        const { phase } = await observe(resource, now, false, log);
+        if (phase.kind === 'submitted' && !phase.jobs.some((job) => !isActiveJob(job)))
+          await writes.apply(resource, phase, log);
+        return { requeueAfterMs: Math.min(config.pollIntervalMs, DELETE_POLL_MS) };
+      }
+      jobs = now.jobs;
+    }
+    if (jobs.every((job) => job && stateOf(job) === 'SUCCEEDED')) return undefined;
+    const attempt = resource.status?.attempt ?? 0;
+    const record: AttemptRecord = {
+      attempt,
+      ...(resource.status?.batchJob?.name ? { batchJob: resource.status.batchJob.name } : {}),
+      reason: evicted.reason,
+      ...(evicted.message ? { message: evicted.message.slice(0, 2048) } : {}),
+      requeuedAt: clock.now().toISOString(),
+    };
+    const queue = queueNameOf(resource)!;
+    const updated = await writes.apply(resource, { kind: 'requeued', queue, record }, log);
+    await deps.workloads!.requeue(resource.metadata.namespace, workloadName(resource), evicted);
+    events.emit(updated, {
+      type: 'Warning',
+      reason: 'Requeued',
+      action: 'Requeue',
+      note: `Kueue took the admission back (${evicted.reason}); the job waits in LocalQueue ${queue} again (attempt ${attempt + 1})`.slice(
+        0,
+        1000,
+      ),
+    });
+    return pollAgain();
   }
 
   /** A Kueue-managed job has ended: its Workload is Finished, so Kueue releases its quota. */
@@ -650,7 +750,12 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   function derivedNames(resource: Drmaa2Job, legacy: boolean): string[] {
     const { namespace, name, uid } = resource.metadata;
     const { project, location } = placeOf(resource);
-    return batchJobNames(resource.spec, { project, location, owner: { namespace, name, uid } }, legacy);
+    const attempt = resource.status?.attempt ?? 0;
+    return batchJobNames(
+      resource.spec,
+      { project, location, owner: { namespace, name, uid }, attempt },
+      legacy,
+    );
   }
 
   /** Where the resource's Batch jobs live, and as whom they are reached: under the profile its status

@@ -14,6 +14,8 @@ export interface WorkloadState {
   flavors: Record<string, string>;
   /** The UID of the resource that owns it (its controller owner reference). */
   ownerUid?: string;
+  /** Kueue took the admission back (its Evicted condition is True): why, in its words. */
+  evicted?: { reason: string; message: string };
 }
 
 /** Throws KubeError on failure. */
@@ -24,6 +26,11 @@ export interface Workloads {
   setActive(namespace: string, name: string, active: boolean): Promise<void>;
   /** Sets its Finished condition, which releases its quota. */
   finish(namespace: string, name: string, succeeded: boolean, message: string): Promise<void>;
+  /** After an eviction, once the job has stopped: the admission is cleared (QuotaReserved False, Admitted
+   * False, Requeued True when Kueue preempted it), as an owner of a workload does, so Kueue queues it again. */
+  requeue(namespace: string, name: string, evicted: { reason: string; message: string }): Promise<void>;
+  /** The value of a WorkloadPriorityClass, or undefined when there is none of that name. */
+  priorityClassValue(name: string): Promise<number | undefined>;
   /** Deletes it; one that is gone already is no error. */
   delete(namespace: string, name: string): Promise<void>;
 }

@@ -165,7 +165,7 @@ export function translateSpec(spec: Drmaa2JobSpec, submitContext: SubmitContext)
  * before IDs carried the namespace. */
 export function batchJobNames(
   spec: Pick<Drmaa2JobSpec, 'array' | 'jobTemplate'>,
-  ctx: { project: string; location: string; owner: Owner },
+  ctx: { project: string; location: string; owner: Owner; attempt?: number },
   legacy = true,
 ): string[] {
   const parent = parentOf(ctx.project, ctx.location);
@@ -180,7 +180,9 @@ export function batchJobNames(
   }
   const ids = new Set<string>();
   for (const element of elements) {
-    ids.add(idOf(template, ctx, element));
+    // Every attempt's: a job Kueue took the admission back from was cancelled, and still exists.
+    for (let attempt = 0; attempt <= (ctx.attempt ?? 0); attempt++)
+      ids.add(idOf(template, { ...ctx, attempt }, element));
     const old = legacy ? legacyBatchJobId(template, element) : undefined;
     if (old) ids.add(old);
   }

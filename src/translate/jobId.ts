@@ -22,6 +22,9 @@ export interface IdContext {
   owner?: Owner | undefined;
   now?: Date | undefined;
   nonce?: number | undefined;
+  /** The attempt a job is submitted for: 0 first; each readmission after Kueue took the admission back
+   * (eviction, preemption) is one more, and gets a job ID of its own (`-r<attempt>`). */
+  attempt?: number | undefined;
 }
 
 /** Lowercase, only [a-z0-9-], starting with a letter, no trailing '-', at most `max` characters. */
@@ -49,11 +52,13 @@ function join(...parts: string[]): string {
 
 export function batchJobId(template: JobTemplate, ctx: IdContext, elementIndex?: number): string {
   const element = elementIndex === undefined ? '' : String(elementIndex);
+  const attempt = ctx.owner && ctx.attempt ? `r${ctx.attempt}` : '';
   if (template.jobName) {
-    if (ctx.owner) return withSuffix(template.jobName, join(shortHash(ctx.owner.namespace), element));
+    if (ctx.owner)
+      return withSuffix(template.jobName, join(shortHash(ctx.owner.namespace), element, attempt));
     return element ? withSuffix(template.jobName, element) : template.jobName;
   }
-  if (ctx.owner) return withSuffix(ctx.owner.name, join(shortHash(ctx.owner.uid), element));
+  if (ctx.owner) return withSuffix(ctx.owner.name, join(shortHash(ctx.owner.uid), element, attempt));
   const seconds = Math.floor((ctx.now ?? new Date(0)).getTime() / 1000);
   const id = `drmaa2-${seconds}-${ctx.nonce ?? 0}`;
   return element ? withSuffix(id, element) : id;

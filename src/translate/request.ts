@@ -20,6 +20,8 @@ export interface RequestContext {
   owner?: Owner;
   now?: Date;
   nonce?: number;
+  /** See IdContext.attempt. */
+  attempt?: number;
 }
 
 export interface ArrayPart {

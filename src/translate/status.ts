@@ -5,6 +5,7 @@ import { failedTaskOutput, logsRefOf, type FailedOutput } from './batchLogs.js';
 import type { Job, Task } from '../api/batch.js';
 import type { JobInfo, JobState } from '../api/drmaa2.js';
 import type {
+  AttemptRecord,
   ArrayStatus,
   ProfileRef,
   BatchJobRef,
@@ -57,6 +58,9 @@ export type Phase =
   | { kind: 'rejected'; message: string }
   /** Not submitted until Kueue admits its Workload, which waits in `queue`. */
   | { kind: 'admissionPending'; queue: string; message?: string; held: boolean }
+  /** Kueue took the admission back and the attempt's Batch job(s) have ended: the job waits in `queue` again,
+   * and the next admission submits a new Batch job for the next attempt. */
+  | { kind: 'requeued'; queue: string; record: AttemptRecord }
   /** spec.terminate was set before anything was submitted. */
   | { kind: 'terminated' }
   /** The Batch job the status names is gone and never reported an end. */
@@ -77,6 +81,9 @@ export type Phase =
     };
 
 export type SubmittedPhase = Extract<Phase, { kind: 'submitted' }>;
+
+/** How many attempt records a status keeps (the newest). */
+export const MAX_ATTEMPT_RECORDS = 20;
 
 export interface Observation {
   resource: Drmaa2Job;
@@ -406,6 +413,26 @@ function outcomeOf(observation: Observation): Outcome {
       );
     case 'profileWaiting':
       return notSubmitted('Queued', 'PENDING_SUBMISSION', phase.reason, phase.message);
+    case 'requeued': {
+      const previous = observation.resource.status ?? {};
+      const { record } = phase;
+      const outcome = notSubmitted(
+        'Requeued',
+        'PENDING_ADMISSION',
+        'PendingAdmission',
+        `Kueue took the admission back (${record.reason}${record.message ? `: ${record.message}` : ''}); ` +
+          `${record.batchJob ? `Batch job ${record.batchJob} was cancelled and ` : ''}the job waits in LocalQueue ${phase.queue} for admission again (attempt ${record.attempt + 1}).`,
+      );
+      return {
+        ...outcome,
+        forget: true,
+        fields: {
+          attempt: record.attempt + 1,
+          attempts: [...(previous.attempts ?? []), record].slice(-MAX_ATTEMPT_RECORDS),
+          ...(previous.profile ? { profile: previous.profile } : {}),
+        },
+      };
+    }
     case 'admissionPending':
       return phase.held
         ? notSubmitted(
@@ -415,7 +442,7 @@ function outcomeOf(observation: Observation): Outcome {
             `spec.hold is true: its Workload is inactive in LocalQueue ${phase.queue} (it takes no quota) until it is set to false.`,
           )
         : notSubmitted(
-            'Queued',
+            (observation.resource.status?.attempt ?? 0) > 0 ? 'Requeued' : 'Queued',
             'PENDING_ADMISSION',
             'PendingAdmission',
             `Waiting for Kueue to admit its Workload in LocalQueue ${phase.queue}${phase.message ? `: ${phase.message}` : '.'}`,
@@ -476,6 +503,9 @@ export function nextStatus(observation: Observation): Drmaa2JobStatus {
     subState: outcome.subState,
     ...(message ? { message } : {}),
     ...(outcome.forget ? {} : carried(previous)),
+    // The attempts are the resource's own history: kept whatever else is forgotten.
+    ...(previous.attempt ? { attempt: previous.attempt } : {}),
+    ...(previous.attempts ? { attempts: previous.attempts } : {}),
     ...outcome.fields,
     ...(isTerminal(outcome.state) ? { finishedAt: previous.finishedAt ?? metaTime(now) } : {}),
     conditions,

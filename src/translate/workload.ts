@@ -85,17 +85,24 @@ export interface WorkloadObject {
   };
 }
 
-/** The Workload of a resource whose first request is `request`; `active: false` while it is held. */
+/** The WorkloadPriorityClass a resource names, if any. */
+export function priorityClassOf(resource: Pick<Drmaa2Job, 'metadata'>): string | undefined {
+  return resource.metadata.labels?.[KUEUE_PRIORITY_CLASS_LABEL] || undefined;
+}
+
+/** The Workload of a resource whose first request is `request`; `active: false` while it is held.
+ * `priorityClassValue`: the value of the WorkloadPriorityClass the resource names, which Kueue wants beside
+ * the reference (as its own job controllers write it). */
 export function workloadFor(
   resource: Drmaa2Job,
   request: CreateJobRequest,
-  opts: { active: boolean },
+  opts: { active: boolean; priorityClassValue?: number },
 ): WorkloadObject {
   const queue = queueNameOf(resource) ?? '';
   const group = request.job.taskGroups?.[0];
   const taskCount = Number(group?.taskCount ?? 1);
   const parallelism = Number(group?.parallelism ?? taskCount);
-  const priorityClass = resource.metadata.labels?.[KUEUE_PRIORITY_CLASS_LABEL];
+  const priorityClass = priorityClassOf(resource);
   const priority = resource.spec.jobTemplate.priority;
   return {
     apiVersion: WORKLOAD_API_VERSION,
@@ -136,6 +143,7 @@ export function workloadFor(
       ...(priorityClass
         ? {
             priorityClassRef: { group: 'kueue.x-k8s.io', kind: 'WorkloadPriorityClass', name: priorityClass },
+            priority: opts.priorityClassValue ?? 0,
           }
         : priority !== undefined
           ? { priority }

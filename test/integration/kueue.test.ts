@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import type { Drmaa2Job } from '../../src/api/drmaa2job.js';
 import { runController, type RunningController } from '../../src/cli/controller.js';
 import { parseConfig } from '../../src/controller/config.js';
-import { KUEUE_QUEUE_LABEL, workloadName } from '../../src/translate/workload.js';
+import { KUEUE_PRIORITY_CLASS_LABEL, KUEUE_QUEUE_LABEL, workloadName } from '../../src/translate/workload.js';
 import { startKueue, type Kueue } from '../support/kueue.js';
 import { PROJECT_ROOT } from '../support/peers.js';
 import { startPeers, type Peers } from '../support/startPeers.js';
@@ -156,7 +156,12 @@ describe('Kueue in front of Batch', () => {
       'two jobs submitted and one waiting for admission',
       async () => {
         const all = await Promise.all(names.map(get));
-        waiting = all.find((j) => j.status?.subState === 'PENDING_ADMISSION');
+        // Waiting, and saying why in Kueue's words (Kueue writes its reason a moment after the Workload exists).
+        waiting = all.find(
+          (j) =>
+            j.status?.subState === 'PENDING_ADMISSION' &&
+            /insufficient unused quota/.test(j.status.message ?? ''),
+        );
         return all.filter((j) => j.status?.batchJob).length === 2 && waiting !== undefined;
       },
       { timeoutMs: WAIT_MS, intervalMs: 200, process: kueue.process() },
@@ -272,6 +277,112 @@ describe('Kueue in front of Batch', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(await workloadOf(doomed)).toBeUndefined();
     expect(batchJobsOf(doomed)).toHaveLength(0);
+  });
+
+  it('a high-priority job preempts a running low-priority one: its Batch job is cancelled, it is Requeued, and admitted again it runs as a new Batch job', async () => {
+    await peers.controlPlane.apply(
+      [
+        { apiVersion: API, kind: 'WorkloadPriorityClass', metadata: { name: 'low' }, value: 10 },
+        { apiVersion: API, kind: 'WorkloadPriorityClass', metadata: { name: 'high' }, value: 1000 },
+        {
+          apiVersion: API,
+          kind: 'ClusterQueue',
+          metadata: { name: 'preempting' },
+          spec: {
+            namespaceSelector: {},
+            preemption: { withinClusterQueue: 'LowerPriority' },
+            resourceGroups: [
+              {
+                coveredResources: ['cpu', 'memory'],
+                flavors: [
+                  {
+                    name: 'default-flavor',
+                    resources: [
+                      { name: 'cpu', nominalQuota: '4' },
+                      { name: 'memory', nominalQuota: '64Gi' },
+                    ],
+                  },
+                ],
+              },
+            ],
+          },
+        },
+        {
+          apiVersion: API,
+          kind: 'LocalQueue',
+          metadata: { name: 'prio', namespace: NS },
+          spec: { clusterQueue: 'preempting' },
+        },
+      ]
+        .map((doc) => dump(doc))
+        .join('---\n'),
+    );
+    const prioritized = (name: string, priority: string, script: string) => {
+      const doc = job(name, script);
+      doc.metadata.labels = {
+        [KUEUE_QUEUE_LABEL]: 'prio',
+        [KUEUE_PRIORITY_CLASS_LABEL]: priority,
+      } as typeof doc.metadata.labels;
+      doc.spec.jobTemplate.candidateMachines = ['e2-standard-4'];
+      return doc;
+    };
+    await apply(prioritized('low', 'low', 'sleep 8; echo "low ran to its end"'));
+    let last: Drmaa2Job | undefined;
+    await waitUntil('low to run', async () => (last = await get('low')).status?.state === 'Running', {
+      timeoutMs: WAIT_MS,
+      intervalMs: 200,
+      process: kueue.process(),
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${JSON.stringify(last?.status)}`);
+    });
+    const lowFirst = (await get('low')).status!.batchJob!.name;
+    await apply(prioritized('high', 'high', 'echo high'));
+    await waitUntil(
+      'low to be requeued after its Batch job was cancelled',
+      async () => ((await get('low')).status?.attempts?.length ?? 0) > 0,
+      { timeoutMs: WAIT_MS, intervalMs: 200, process: kueue.process() },
+    ).catch(async (err: Error) => {
+      const states = await Promise.all(
+        ['low', 'high'].map(async (n) => {
+          const r = await get(n);
+          return { name: n, status: r.status, workload: (await workloadOf(r))?.status };
+        }),
+      );
+      throw new Error(`${err.message}\n${JSON.stringify(states)}`);
+    });
+    const requeued = await get('low');
+    expect(requeued.status?.attempt).toBe(1);
+    expect(requeued.status?.attempts?.[0]).toMatchObject({
+      attempt: 0,
+      batchJob: lowFirst,
+      reason: 'Preempted',
+    });
+    for (const name of ['high', 'low']) {
+      const r = await kubectl([
+        'wait',
+        '--for=condition=Finished',
+        `drmaa2job/${name}`,
+        '-n',
+        NS,
+        '--timeout=90s',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const low = await get('low');
+    const high = await get('high');
+    expect(high.status?.state).toBe('Done');
+    expect(low.status?.state).toBe('Done');
+    // One Batch job per attempt, never two at once: the first cancelled before high's or the second began.
+    const lows = batchJobsOf(low).sort((a, b) => Date.parse(a.createTime!) - Date.parse(b.createTime!));
+    expect(lows.map((j) => [j.name, j.status?.state])).toEqual([
+      [lowFirst, 'CANCELLED'],
+      [low.status!.batchJob!.name, 'SUCCEEDED'],
+    ]);
+    expect(low.status!.batchJob!.name).toMatch(/-r1$/);
+    const firstEnded = Date.parse(lows[0]!.updateTime!);
+    expect(Date.parse(lows[1]!.createTime!)).toBeGreaterThanOrEqual(firstEnded);
+    expect(Date.parse(batchJobsOf(high)[0]!.createTime!)).toBeGreaterThanOrEqual(firstEnded - 1000);
+    expect(isTrue(await workloadOf(low), 'Finished')).toBe(true);
   });
 
   it('a job without the label goes to Batch at once, with no Workload', async () => {

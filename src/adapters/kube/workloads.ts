@@ -11,11 +11,25 @@ const VERSION = 'v1beta2';
 const PLURAL = 'workloads';
 const FIELD_MANAGER = 'drmaa2-batch-controller';
 
+interface RawCondition {
+  type?: string;
+  status?: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+  observedGeneration?: number;
+}
+
 interface RawWorkload {
-  metadata?: { name?: string; ownerReferences?: { uid?: string; controller?: boolean }[] };
+  metadata?: {
+    name?: string;
+    generation?: number;
+    resourceVersion?: string;
+    ownerReferences?: { uid?: string; controller?: boolean }[];
+  };
   spec?: { active?: boolean };
   status?: {
-    conditions?: { type?: string; status?: string; message?: string }[];
+    conditions?: RawCondition[];
     admission?: { podSetAssignments?: { flavors?: Record<string, string> }[] };
   };
 }
@@ -28,6 +42,7 @@ export function stateOf(raw: RawWorkload): WorkloadState {
     ...(raw.status?.admission?.podSetAssignments ?? []).map((a) => a.flavors ?? {}),
   );
   const owner = raw.metadata?.ownerReferences?.find((o) => o.controller)?.uid;
+  const evicted = condition('Evicted');
   return {
     name: raw.metadata?.name ?? '',
     active: raw.spec?.active !== false,
@@ -36,7 +51,21 @@ export function stateOf(raw: RawWorkload): WorkloadState {
     ...(reserved?.status === 'False' && reserved.message ? { pendingMessage: reserved.message } : {}),
     flavors,
     ...(owner ? { ownerUid: owner } : {}),
+    ...(evicted?.status === 'True'
+      ? { evicted: { reason: evicted.reason ?? 'Evicted', message: evicted.message ?? '' } }
+      : {}),
   };
+}
+
+/** Sets a condition as metav1's SetStatusCondition does: its transition time moves only when its status does. */
+function setCondition(conditions: RawCondition[], next: RawCondition, now: string): RawCondition[] {
+  const old = conditions.find((c) => c.type === next.type);
+  const merged = {
+    ...next,
+    lastTransitionTime:
+      old && old.status === next.status && old.lastTransitionTime ? old.lastTransitionTime : now,
+  };
+  return [...conditions.filter((c) => c.type !== next.type), merged];
 }
 
 export class KubeWorkloads implements Workloads {
@@ -116,6 +145,85 @@ export class KubeWorkloads implements Workloads {
       );
     } catch (err) {
       throw toKubeError(err);
+    }
+  }
+
+  async requeue(
+    namespace: string,
+    name: string,
+    evicted: { reason: string; message: string },
+  ): Promise<void> {
+    let raw: RawWorkload;
+    try {
+      raw = (await this.api.getNamespacedCustomObject(this.ref(namespace, name))) as RawWorkload;
+    } catch (err) {
+      const error = toKubeError(err);
+      if (error.kind === 'NotFound') return;
+      throw error;
+    }
+    const now = this.now()
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z');
+    const generation = raw.metadata?.generation;
+    const message = evicted.message.slice(0, 32768);
+    const at = (c: RawCondition): RawCondition => ({
+      ...c,
+      ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    });
+    let conditions = raw.status?.conditions ?? [];
+    // Requeued is True only after a preemption (or a node failure), as Kueue's own job controllers set it.
+    const preempted = evicted.reason === 'Preempted' || evicted.reason === 'NodeFailures';
+    conditions = setCondition(
+      conditions,
+      at({ type: 'Requeued', status: preempted ? 'True' : 'False', reason: evicted.reason, message }),
+      now,
+    );
+    conditions = setCondition(
+      conditions,
+      at({ type: 'QuotaReserved', status: 'False', reason: 'Pending', message }),
+      now,
+    );
+    conditions = setCondition(
+      conditions,
+      at({
+        type: 'Admitted',
+        status: 'False',
+        reason: 'NoReservation',
+        message: 'The workload has no reservation',
+      }),
+      now,
+    );
+    try {
+      // A merge patch replaces the list whole; the resourceVersion makes it fail rather than drop a condition
+      // Kueue wrote since the read.
+      await this.api.patchNamespacedCustomObjectStatus(
+        {
+          ...this.ref(namespace, name),
+          body: {
+            metadata: { resourceVersion: raw.metadata?.resourceVersion },
+            status: { admission: null, conditions },
+          },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    } catch (err) {
+      throw toKubeError(err);
+    }
+  }
+
+  async priorityClassValue(name: string): Promise<number | undefined> {
+    try {
+      const raw = (await this.api.getClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: 'workloadpriorityclasses',
+        name,
+      })) as { value?: number };
+      return typeof raw.value === 'number' ? raw.value : undefined;
+    } catch (err) {
+      const error = toKubeError(err);
+      if (error.kind === 'NotFound') return undefined;
+      throw error;
     }
   }
 

@@ -41,6 +41,15 @@ class FakeWorkloads implements Workloads {
     this.calls.push(`finish ${succeeded}`);
     this.objects.get(`${namespace}/${name}`)!.state.finished = true;
   }
+  async requeue(namespace: string, name: string) {
+    this.calls.push('requeue');
+    const state = this.objects.get(`${namespace}/${name}`)!.state;
+    state.admitted = false;
+    delete state.evicted;
+  }
+  async priorityClassValue() {
+    return undefined;
+  }
   async delete(namespace: string, name: string) {
     this.calls.push('delete');
     this.objects.delete(`${namespace}/${name}`);
@@ -150,6 +159,49 @@ describe("Kueue's admission before Batch", () => {
     await reconcile(KEY);
     expect(workloads.calls.at(-1)).toBe('setActive true');
     expect(batch.callsOf('createJob')).toHaveLength(0);
+  });
+
+  it('evicted: the Batch job is cancelled, the attempt recorded, and the next admission submits a new job', async () => {
+    store.put(resource());
+    await reconcile(KEY);
+    workloads.admit('team', wlName);
+    await reconcile(KEY);
+    const first = status()!.batchJob!.name;
+    batch.setState(first, 'RUNNING');
+    await reconcile(KEY);
+    expect(status()?.state).toBe('Running');
+    workloads.objects.get(`team/${wlName}`)!.state.evicted = {
+      reason: 'Preempted',
+      message: 'Preempted to accommodate a workload of higher priority',
+    };
+    await reconcile(KEY);
+    expect(JSON.stringify(batch.callsOf('cancelJob').map((c) => c.arg))).toContain(first);
+    expect(batch.callsOf('cancelJob')).toHaveLength(1);
+    expect(batch.callsOf('createJob')).toHaveLength(1);
+    batch.settle();
+    await reconcile(KEY);
+    expect(status()).toMatchObject({ state: 'Requeued', subState: 'PENDING_ADMISSION', attempt: 1 });
+    expect(status()?.batchJob).toBeUndefined();
+    expect(status()?.attempts).toEqual([
+      expect.objectContaining({ attempt: 0, batchJob: first, reason: 'Preempted' }),
+    ]);
+    expect(workloads.calls.at(-1)).toBe('requeue');
+    // Not admitted again yet: nothing is created.
+    await reconcile(KEY);
+    expect(batch.callsOf('createJob')).toHaveLength(1);
+    expect(status()?.state).toBe('Requeued');
+    workloads.admit('team', wlName);
+    await reconcile(KEY);
+    const creates = batch.callsOf('createJob');
+    expect(creates).toHaveLength(2);
+    const second = status()!.batchJob!.name;
+    expect(second).not.toBe(first);
+    expect(second).toMatch(/-r1$/);
+    // The record stays while the new attempt runs and ends.
+    batch.setState(second, 'SUCCEEDED');
+    await reconcile(KEY);
+    expect(status()).toMatchObject({ state: 'Done', attempt: 1 });
+    expect(status()?.attempts).toHaveLength(1);
   });
 
   it('a job without the label never touches Workloads', async () => {

@@ -92,10 +92,13 @@ describe('a Drmaa2Job as a Kueue Workload', () => {
       { priority: 7 },
       { [KUEUE_QUEUE_LABEL]: 'q', [KUEUE_PRIORITY_CLASS_LABEL]: 'urgent' },
     );
-    expect(workloadFor(labelled, requestOf(labelled), { active: true }).spec).toMatchObject({
+    expect(
+      workloadFor(labelled, requestOf(labelled), { active: true, priorityClassValue: 1000 }).spec,
+    ).toMatchObject({
       priorityClassRef: { group: 'kueue.x-k8s.io', kind: 'WorkloadPriorityClass', name: 'urgent' },
+      // Kueue wants the class's value beside the reference.
+      priority: 1000,
     });
-    expect(workloadFor(labelled, requestOf(labelled), { active: true }).spec.priority).toBeUndefined();
     const plain = resource({ priority: 7 });
     expect(workloadFor(plain, requestOf(plain), { active: false }).spec).toMatchObject({
       priority: 7,
