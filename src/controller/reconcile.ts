@@ -18,13 +18,14 @@ import { isBatchError } from '../ports/errors.js';
 import type { EventSink } from '../ports/eventSink.js';
 import type { KubeStore } from '../ports/kubeStore.js';
 import type { LogEntries } from '../ports/logEntries.js';
-import type { Workloads } from '../ports/workloads.js';
+import type { Workloads, WorkloadState } from '../ports/workloads.js';
 import { batchJobNames, formatSpecError, translateSpec, type Submission } from '../translate/index.js';
 import { checkProfile } from '../translate/policy.js';
 import {
   KUEUE_PRIORITY_CLASS_LABEL,
   priorityClassOf,
   queueNameOf,
+  withFlavorChoices,
   workloadFor,
   workloadName,
 } from '../translate/workload.js';
@@ -374,13 +375,24 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
 
     // 5c) Kueue decides when: the Workload that stands for the job waits in its LocalQueue until Kueue
     // admits it. Looked at again every poll interval meanwhile.
-    if (queue && !(await admitted(resource, result.submission, queue, log))) return pollAgain();
+    let submission = result.submission;
+    if (queue) {
+      const admission = await admitted(resource, submission, queue, log);
+      if (!admission) return pollAgain();
+      // The admitting flavor may choose the provisioning model (README, "Kueue").
+      const flavors = Object.values(admission.flavors);
+      if (flavors.length > 0)
+        submission = {
+          ...submission,
+          requests: withFlavorChoices(submission.requests, await deps.workloads!.flavorNodeLabels(flavors)),
+        };
+    }
 
     // 6) and 7) Buckets, then the Batch job(s), as the profile's caller; status.batchJob (and the profile)
     // is written right after.
     const as = clientsOf(profile?.spec.impersonate);
-    await ensureBuckets(as.buckets, result.submission, profile);
-    const submitted = await submit(resource, result.submission, as.batch, log);
+    await ensureBuckets(as.buckets, submission, profile);
+    const submitted = await submit(resource, submission, as.batch, log);
     const phase: Phase =
       submitted.kind === 'submitted' && profile ? { ...submitted, profile: profileRef(profile) } : submitted;
     const updated = await writes.apply(resource, phase, log, pollProblem(phase));
@@ -388,15 +400,15 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     return pollAgain(phase.kind === 'submitted' ? phase.jobs : []);
   }
 
-  // 5c) The resource's Workload, made when it first goes (active again once released from a hold); true once
-  // Kueue admitted it. A crash after the admission and before the create finds it admitted and creates the
+  // 5c) The resource's Workload, made when it first goes (active again once released from a hold); returned
+  // once Kueue admitted it, undefined while it waits. A crash after the admission and before the create finds it admitted and creates the
   // Batch job under the same deterministic ID.
   async function admitted(
     resource: Drmaa2Job,
     submission: Submission,
     queue: string,
     log: Logger,
-  ): Promise<boolean> {
+  ): Promise<WorkloadState | undefined> {
     const workloads = deps.workloads!;
     const { namespace } = resource.metadata;
     let workload = await workloads.get(namespace, workloadName(resource));
@@ -407,7 +419,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       if (priorityClass !== undefined && value === undefined) {
         const message = `WorkloadPriorityClass ${priorityClass} (label ${KUEUE_PRIORITY_CLASS_LABEL}) does not exist: the Workload is made once it does.`;
         await writes.apply(resource, { kind: 'admissionPending', queue, held: false, message }, log);
-        return false;
+        return undefined;
       }
       workload = await workloads.create(
         workloadFor(resource, submission.requests[0]!, {
@@ -422,7 +434,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     // Evicted and not yet queued again: a pass that recorded the attempt and then crashed left it so.
     if (workload.evicted) {
       await workloads.requeue(namespace, workload.name, workload.evicted);
-    } else if (workload.admitted && !workload.finished) return true;
+    } else if (workload.admitted && !workload.finished) return workload;
     const phase: Phase = {
       kind: 'admissionPending',
       queue,
@@ -430,7 +442,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       ...(workload.pendingMessage ? { message: workload.pendingMessage } : {}),
     };
     await writes.apply(resource, phase, log);
-    return false;
+    return undefined;
   }
 
   /** Why Kueue took a submitted job's admission back, when it did (and the job has not ended). */

@@ -29,6 +29,8 @@ export interface Workloads {
   /** After an eviction, once the job has stopped: the admission is cleared (QuotaReserved False, Admitted
    * False, Requeued True when Kueue preempted it), as an owner of a workload does, so Kueue queues it again. */
   requeue(namespace: string, name: string, evicted: { reason: string; message: string }): Promise<void>;
+  /** The node labels of these ResourceFlavors, merged (a flavor that is gone has none). */
+  flavorNodeLabels(names: readonly string[]): Promise<Record<string, string>>;
   /** The value of a WorkloadPriorityClass, or undefined when there is none of that name. */
   priorityClassValue(name: string): Promise<number | undefined>;
   /** Deletes it; one that is gone already is no error. */

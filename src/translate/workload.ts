@@ -151,3 +151,43 @@ export function workloadFor(
     },
   };
 }
+
+/** A ResourceFlavor's node label that chooses the Batch provisioning model of the jobs it admits. */
+export const FLAVOR_PROVISIONING_LABEL = 'drmaa2.io/provisioning-model';
+/** GKE's Spot node label, which a flavor shared with GKE node pools may carry instead. */
+const GKE_SPOT_LABEL = 'cloud.google.com/gke-spot';
+
+/** What the admitting flavors choose: SPOT or STANDARD, or nothing. */
+export function flavorProvisioningModel(nodeLabels: Record<string, string>): 'SPOT' | 'STANDARD' | undefined {
+  const named = nodeLabels[FLAVOR_PROVISIONING_LABEL]?.toUpperCase();
+  if (named === 'SPOT' || named === 'STANDARD') return named;
+  if (nodeLabels[GKE_SPOT_LABEL] === 'true') return 'SPOT';
+  return undefined;
+}
+
+/** The requests with the provisioning model the admitting flavor chose: Kueue admitted the job against that
+ * flavor's quota, so the flavor decides over the template's `spot`. A job run from an instance template keeps
+ * the template's own choice. */
+export function withFlavorChoices(
+  requests: readonly CreateJobRequest[],
+  nodeLabels: Record<string, string>,
+): CreateJobRequest[] {
+  const model = flavorProvisioningModel(nodeLabels);
+  if (!model) return [...requests];
+  return requests.map((request) => {
+    const instances = request.job.allocationPolicy?.instances;
+    if (!instances?.some((i) => i.policy)) return request;
+    return {
+      ...request,
+      job: {
+        ...request.job,
+        allocationPolicy: {
+          ...request.job.allocationPolicy,
+          instances: instances.map((i) =>
+            i.policy ? { ...i, policy: { ...i.policy, provisioningModel: model } } : i,
+          ),
+        },
+      },
+    };
+  });
+}

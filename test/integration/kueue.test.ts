@@ -385,6 +385,65 @@ describe('Kueue in front of Batch', () => {
     expect(isTrue(await workloadOf(low), 'Finished')).toBe(true);
   });
 
+  it('a flavor labelled drmaa2.io/provisioning-model: SPOT submits a Spot job', async () => {
+    await peers.controlPlane.apply(
+      [
+        {
+          apiVersion: API,
+          kind: 'ResourceFlavor',
+          metadata: { name: 'spot-flavor' },
+          spec: { nodeLabels: { 'drmaa2.io/provisioning-model': 'SPOT' } },
+        },
+        {
+          apiVersion: API,
+          kind: 'ClusterQueue',
+          metadata: { name: 'spot-cq' },
+          spec: {
+            namespaceSelector: {},
+            resourceGroups: [
+              {
+                coveredResources: ['cpu', 'memory'],
+                flavors: [
+                  {
+                    name: 'spot-flavor',
+                    resources: [
+                      { name: 'cpu', nominalQuota: '8' },
+                      { name: 'memory', nominalQuota: '64Gi' },
+                    ],
+                  },
+                ],
+              },
+            ],
+          },
+        },
+        {
+          apiVersion: API,
+          kind: 'LocalQueue',
+          metadata: { name: 'spot', namespace: NS },
+          spec: { clusterQueue: 'spot-cq' },
+        },
+      ]
+        .map((doc) => dump(doc))
+        .join('---\n'),
+    );
+    const doc = job('cheap', 'echo cheap');
+    doc.metadata.labels = { [KUEUE_QUEUE_LABEL]: 'spot' };
+    await apply(doc);
+    const r = await kubectl([
+      'wait',
+      '--for=condition=Finished',
+      'drmaa2job/cheap',
+      '-n',
+      NS,
+      '--timeout=90s',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const resource = await get('cheap');
+    expect(resource.status?.state).toBe('Done');
+    const [batchJob] = batchJobsOf(resource);
+    expect(batchJob?.allocationPolicy?.instances?.[0]?.policy?.provisioningModel).toBe('SPOT');
+  });
+
   it('a job without the label goes to Batch at once, with no Workload', async () => {
     await apply({ ...job('unqueued', 'echo free'), metadata: { name: 'unqueued', namespace: NS } });
     const r = await kubectl([

@@ -211,6 +211,25 @@ export class KubeWorkloads implements Workloads {
     }
   }
 
+  async flavorNodeLabels(names: readonly string[]): Promise<Record<string, string>> {
+    const labels: Record<string, string> = {};
+    for (const name of new Set(names)) {
+      try {
+        const raw = (await this.api.getClusterCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: 'resourceflavors',
+          name,
+        })) as { spec?: { nodeLabels?: Record<string, string> } };
+        Object.assign(labels, raw.spec?.nodeLabels ?? {});
+      } catch (err) {
+        const error = toKubeError(err);
+        if (error.kind !== 'NotFound') throw error;
+      }
+    }
+    return labels;
+  }
+
   async priorityClassValue(name: string): Promise<number | undefined> {
     try {
       const raw = (await this.api.getClusterCustomObject({

@@ -47,6 +47,9 @@ class FakeWorkloads implements Workloads {
     state.admitted = false;
     delete state.evicted;
   }
+  async flavorNodeLabels() {
+    return {};
+  }
   async priorityClassValue() {
     return undefined;
   }

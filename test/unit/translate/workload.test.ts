@@ -116,3 +116,22 @@ describe('a Drmaa2Job as a Kueue Workload', () => {
     expect(workloadName(long).length).toBeLessThanOrEqual(253);
   });
 });
+
+describe("the admitting flavor's choice", () => {
+  it("drmaa2.io/provisioning-model (or GKE's Spot label) sets the provisioning model over the template", async () => {
+    const { flavorProvisioningModel, withFlavorChoices, FLAVOR_PROVISIONING_LABEL } =
+      await import('../../../src/translate/workload.js');
+    expect(flavorProvisioningModel({ [FLAVOR_PROVISIONING_LABEL]: 'spot' })).toBe('SPOT');
+    expect(flavorProvisioningModel({ 'cloud.google.com/gke-spot': 'true' })).toBe('SPOT');
+    expect(flavorProvisioningModel({ [FLAVOR_PROVISIONING_LABEL]: 'STANDARD' })).toBe('STANDARD');
+    expect(flavorProvisioningModel({ [FLAVOR_PROVISIONING_LABEL]: 'cheap', zone: 'x' })).toBeUndefined();
+    const spotTemplate = resource({ extension: { extensionList: { spot: 'true' } } });
+    const request = requestOf(spotTemplate);
+    expect(request.job.allocationPolicy?.instances?.[0]?.policy?.provisioningModel).toBe('SPOT');
+    const [standard] = withFlavorChoices([request], { [FLAVOR_PROVISIONING_LABEL]: 'STANDARD' });
+    expect(standard!.job.allocationPolicy?.instances?.[0]?.policy?.provisioningModel).toBe('STANDARD');
+    // Pure: the request given is not changed.
+    expect(request.job.allocationPolicy?.instances?.[0]?.policy?.provisioningModel).toBe('SPOT');
+    expect(withFlavorChoices([request], {})).toEqual([request]);
+  });
+});
