@@ -10,6 +10,7 @@
 import { DelayedAdds } from './delayedAdds.js';
 import { backoffDelay } from '../translate/backoff.js';
 import type { Clock } from '../ports/clock.js';
+import { Fifo } from '../translate/fifo.js';
 
 /** The longest a key waits before it is looked at again, whatever was asked. */
 export const MAX_DELAY_MS = 24 * 60 * 60 * 1000;
@@ -34,44 +35,6 @@ export interface AddOptions {
 export function namespaceOf(key: string): string {
   const slash = key.indexOf('/');
   return slash < 0 ? '' : key.slice(0, slash);
-}
-
-/** A first-in-first-out line whose take is O(1): Array.prototype.shift moves every element behind. */
-class Fifo<T> {
-  private items: (T | undefined)[] = [];
-  private head = 0;
-
-  get size(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  peek(): T | undefined {
-    return this.items[this.head];
-  }
-
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      // Copying once the dead front outweighs the rest keeps each take O(1) amortised and frees the front.
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-
-  clear(): void {
-    this.items = [];
-    this.head = 0;
-  }
 }
 
 /** A key's one place in the queue. A key promoted to urgent gets a new place; the old one, left behind in

@@ -3,6 +3,7 @@
 // delay, in bounded memory (the oldest entries go first, per job and in all), with tail sessions told of each
 // new entry. Entries are kept in write order, which is also their (timestamp, insertId) order.
 import type { FilterView } from './logFilter.js';
+import { Fifo } from '../translate/fifo.js';
 
 export type LogSeverity =
   'DEFAULT' | 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR' | 'CRITICAL' | 'ALERT' | 'EMERGENCY';
@@ -40,49 +41,6 @@ export interface LogStoreLimits {
 
 /** A chatty job must not exhaust the emulator's memory: some 100 MB at most with these. */
 export const LOG_STORE_LIMITS: LogStoreLimits = { perJob: 50_000, total: 200_000, totalChars: 32 << 20 };
-
-/** An array used as a queue: taken from the front in O(1), compacted now and then. */
-class Fifo<T> {
-  private items: T[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  peek(): T | undefined {
-    return this.items[this.head];
-  }
-
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head++] = undefined as T;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-
-  /** Items from `start` (an index into the live part) on. */
-  *from(start = 0): IterableIterator<T> {
-    for (let i = this.head + start; i < this.items.length; i++) yield this.items[i]!;
-  }
-
-  at(index: number): T | undefined {
-    return this.items[this.head + index];
-  }
-
-  retain(keep: (item: T) => boolean): void {
-    this.items = this.items.slice(this.head).filter(keep);
-    this.head = 0;
-  }
-}
 
 export type NewEntry = Omit<LogEntry, 'timestamp' | 'receiveTimestamp' | 'insertId'>;
 
@@ -138,7 +96,7 @@ export class LogStore {
     queue.push(stored);
     this.live++;
     this.chars += entry.textPayload.length;
-    while (queue.length > this.limits.perJob) this.drop(queue.shift()!);
+    while (queue.size > this.limits.perJob) this.drop(queue.shift()!);
     while (this.live > this.limits.total || (this.chars > this.limits.totalChars && this.live > 1))
       this.dropOldest();
     if (this.tombstones > 1024 && this.tombstones > this.live) {
@@ -225,7 +183,7 @@ export class LogStore {
   /** The index of the first entry whose seq is above `seq` (seqs increase along the queue). */
   private indexAfter(seq: number): number {
     let lo = 0;
-    let hi = this.all.length;
+    let hi = this.all.size;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (this.all.at(mid)!.seq <= seq) lo = mid + 1;
