@@ -105,11 +105,6 @@ export function compareLines(a: LogLine, b: LogLine): number {
   return a.insertId < b.insertId ? -1 : a.insertId > b.insertId ? 1 : 0;
 }
 
-/** Whether `line` comes strictly after the position `mark` (the last line printed). */
-export function isAfter(line: LogLine, mark: Pick<LogLine, 'timestamp' | 'insertId'> | undefined): boolean {
-  return mark === undefined || compareLines(line, { ...mark, severity: '', text: '' }) > 0;
-}
-
 /** Whether a severity is Batch's stderr (or worse): such lines go to the reader's stderr. */
 export function isErrorSeverity(severity: string): boolean {
   return ['ERROR', 'CRITICAL', 'ALERT', 'EMERGENCY'].includes(severity);

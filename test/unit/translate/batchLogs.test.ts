@@ -3,7 +3,6 @@ import type { Job } from '../../../src/api/batch.js';
 import {
   compareLines,
   failedTaskOutput,
-  isAfter,
   logsConsoleUrl,
   logsRefOf,
   outputExcerpt,
@@ -94,12 +93,12 @@ describe('order of lines', () => {
     ).toBeLessThan(0);
   });
 
-  it('isAfter: strictly after a mark; everything is after no mark', () => {
+  it('a line with the same time comes after another by its insertId only; an older fraction comes before', () => {
     const mark = line('2026-01-01T00:00:00.1Z', 'm');
-    expect(isAfter(line('2026-01-01T00:00:00.1Z', 'n'), mark)).toBe(true);
-    expect(isAfter(line('2026-01-01T00:00:00.1Z', 'm'), mark)).toBe(false);
-    expect(isAfter(line('2026-01-01T00:00:00.09Z', 'z'), mark)).toBe(false);
-    expect(isAfter(line('2000-01-01T00:00:00Z', 'a'), undefined)).toBe(true);
+    expect(compareLines(line('2026-01-01T00:00:00.1Z', 'n'), mark)).toBeGreaterThan(0);
+    expect(compareLines(line('2026-01-01T00:00:00.1Z', 'm'), mark)).toBe(0);
+    expect(compareLines(line('2026-01-01T00:00:00.09Z', 'z'), mark)).toBeLessThan(0);
+    expect(compareLines(line('2000-01-01T00:00:00Z', 'a'), mark)).toBeLessThan(0);
   });
 });
 
