@@ -176,7 +176,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
 
     // 8a) Kueue took the admission back (preempted, evicted, deactivated): the attempt's Batch job(s) are
     // cancelled, and once they have ended the job waits for admission again.
-    const evicted = await evictionOf(resource);
+    const workload = await workloadOf(resource);
+    const evicted = workload && !workload.finished ? workload.evicted : undefined;
     if (evicted) {
       const requeued = await afterEviction(resource, found, evicted, log);
       if (requeued) return requeued;
@@ -215,7 +216,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     // 10) TTL of a job that just ended; its Workload's quota goes back to Kueue.
     if (isTerminal(resource.status?.state)) {
       endedElements.forget(keyOf(resource));
-      await finishWorkload(resource);
+      await finishWorkload(resource, workload);
       return expire(resource, log);
     }
 
@@ -445,11 +446,11 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     return undefined;
   }
 
-  /** Why Kueue took a submitted job's admission back, when it did (and the job has not ended). */
-  async function evictionOf(resource: Drmaa2Job): Promise<{ reason: string; message: string } | undefined> {
+  /** The Workload of a submitted Kueue workload that has not ended, read once per pass: it says whether Kueue
+   * took the admission back (8a) and, when the pass sees the end, whether it is Finished already (10). */
+  async function workloadOf(resource: Drmaa2Job): Promise<WorkloadState | undefined> {
     if (!deps.workloads || !queueNameOf(resource) || isTerminal(resource.status?.state)) return undefined;
-    const workload = await deps.workloads.get(resource.metadata.namespace, workloadName(resource));
-    return workload && !workload.finished ? workload.evicted : undefined;
+    return deps.workloads.get(resource.metadata.namespace, workloadName(resource));
   }
 
   // 8a) The evicted attempt's Batch jobs are cancelled (never two attempts running at once: the next is
@@ -512,11 +513,12 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     return pollAgain();
   }
 
-  /** A Kueue-managed job has ended: its Workload is Finished, so Kueue releases its quota. */
-  async function finishWorkload(resource: Drmaa2Job): Promise<void> {
+  /** A Kueue-managed job has ended: its Workload is Finished, so Kueue releases its quota. `known`: the
+   * Workload as this pass read it already. */
+  async function finishWorkload(resource: Drmaa2Job, known?: WorkloadState): Promise<void> {
     if (!deps.workloads || !queueNameOf(resource)) return;
     const { namespace } = resource.metadata;
-    const workload = await deps.workloads.get(namespace, workloadName(resource));
+    const workload = known ?? (await deps.workloads.get(namespace, workloadName(resource)));
     if (!workload || workload.finished) return;
     const state = resource.status?.state;
     await deps.workloads.finish(
