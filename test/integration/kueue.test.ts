@@ -6,13 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
-import { pino } from 'pino';
 import type { Drmaa2Job } from '../../src/api/drmaa2job.js';
-import { runController, type RunningController } from '../../src/cli/controller.js';
-import { parseConfig } from '../../src/controller/config.js';
+import type { RunningController } from '../../src/cli/controller.js';
 import { KUEUE_PRIORITY_CLASS_LABEL, KUEUE_QUEUE_LABEL, workloadName } from '../../src/translate/workload.js';
 import { startKueue, type Kueue } from '../support/kueue.js';
 import { PROJECT_ROOT } from '../support/peers.js';
+import { startInProcessController } from '../support/inProcessController.js';
 import { startPeers, type Peers } from '../support/startPeers.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -85,60 +84,60 @@ async function apply(doc: unknown): Promise<void> {
 const batchJobsOf = (resource: Drmaa2Job) =>
   peers.emulator.jobs().filter((j) => j.labels?.['drmaa2-uid'] === resource.metadata.uid);
 
+async function applyDocs(docs: unknown[]): Promise<void> {
+  await peers.controlPlane.apply(docs.map((doc) => dump(doc)).join('---\n'));
+}
+
+/** A ClusterQueue with a CPU quota (and memory enough) in one flavor, and a LocalQueue in NS pointing at it. */
+function queues(
+  clusterQueue: string,
+  localQueue: string,
+  opts: { cpu: string; flavor?: string; preemption?: Record<string, string> },
+): unknown[] {
+  return [
+    {
+      apiVersion: API,
+      kind: 'ClusterQueue',
+      metadata: { name: clusterQueue },
+      spec: {
+        namespaceSelector: {},
+        ...(opts.preemption ? { preemption: opts.preemption } : {}),
+        resourceGroups: [
+          {
+            coveredResources: ['cpu', 'memory'],
+            flavors: [
+              {
+                name: opts.flavor ?? 'default-flavor',
+                resources: [
+                  { name: 'cpu', nominalQuota: opts.cpu },
+                  { name: 'memory', nominalQuota: '64Gi' },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: API,
+      kind: 'LocalQueue',
+      metadata: { name: localQueue, namespace: NS },
+      spec: { clusterQueue },
+    },
+  ];
+}
+
 beforeAll(async () => {
   peers = await startPeers();
   kueue = await startKueue(peers.controlPlane, { externalFrameworks: ['Drmaa2Job.v1alpha1.drmaa2.io'] });
   // The optional component a cluster with Kueue installs beside deploy/.
   await peers.controlPlane.apply(readFileSync(join(PROJECT_ROOT, 'deploy', 'kueue', 'rbac.yaml'), 'utf8'));
   expect((await kubectl(['create', 'namespace', NS])).code).toBe(0);
-  await peers.controlPlane.apply(
-    [
-      { apiVersion: API, kind: 'ResourceFlavor', metadata: { name: 'default-flavor' } },
-      {
-        apiVersion: API,
-        kind: 'ClusterQueue',
-        metadata: { name: CLUSTER_QUEUE },
-        spec: {
-          namespaceSelector: {},
-          resourceGroups: [
-            {
-              coveredResources: ['cpu', 'memory'],
-              flavors: [
-                {
-                  name: 'default-flavor',
-                  resources: [
-                    { name: 'cpu', nominalQuota: '5' },
-                    { name: 'memory', nominalQuota: '64Gi' },
-                  ],
-                },
-              ],
-            },
-          ],
-        },
-      },
-      {
-        apiVersion: API,
-        kind: 'LocalQueue',
-        metadata: { name: QUEUE, namespace: NS },
-        spec: { clusterQueue: CLUSTER_QUEUE },
-      },
-    ]
-      .map((doc) => dump(doc))
-      .join('---\n'),
-  );
-  const parsed = parseConfig(
-    {
-      kubeconfig: peers.controlPlane.kubeconfigController,
-      pollInterval: '500ms',
-      metricsAddr: '127.0.0.1:0',
-      healthAddr: '127.0.0.1:0',
-      session: 'kueue',
-      kueue: true,
-    },
-    { BATCH_EMULATOR_HOST: peers.emulator.host, STORAGE_EMULATOR_HOST: peers.storageEmulatorHost },
-  );
-  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-  controller = await runController(parsed.config, pino({ level: process.env.DRMAA2_TEST_LOG ?? 'silent' }));
+  await applyDocs([
+    { apiVersion: API, kind: 'ResourceFlavor', metadata: { name: 'default-flavor' } },
+    ...queues(CLUSTER_QUEUE, QUEUE, { cpu: '5' }),
+  ]);
+  controller = await startInProcessController(peers, { session: 'kueue', kueue: true });
 });
 
 afterAll(async () => {
@@ -280,43 +279,11 @@ describe('Kueue in front of Batch', () => {
   });
 
   it('a high-priority job preempts a running low-priority one: its Batch job is cancelled, it is Requeued, and admitted again it runs as a new Batch job', async () => {
-    await peers.controlPlane.apply(
-      [
-        { apiVersion: API, kind: 'WorkloadPriorityClass', metadata: { name: 'low' }, value: 10 },
-        { apiVersion: API, kind: 'WorkloadPriorityClass', metadata: { name: 'high' }, value: 1000 },
-        {
-          apiVersion: API,
-          kind: 'ClusterQueue',
-          metadata: { name: 'preempting' },
-          spec: {
-            namespaceSelector: {},
-            preemption: { withinClusterQueue: 'LowerPriority' },
-            resourceGroups: [
-              {
-                coveredResources: ['cpu', 'memory'],
-                flavors: [
-                  {
-                    name: 'default-flavor',
-                    resources: [
-                      { name: 'cpu', nominalQuota: '4' },
-                      { name: 'memory', nominalQuota: '64Gi' },
-                    ],
-                  },
-                ],
-              },
-            ],
-          },
-        },
-        {
-          apiVersion: API,
-          kind: 'LocalQueue',
-          metadata: { name: 'prio', namespace: NS },
-          spec: { clusterQueue: 'preempting' },
-        },
-      ]
-        .map((doc) => dump(doc))
-        .join('---\n'),
-    );
+    await applyDocs([
+      { apiVersion: API, kind: 'WorkloadPriorityClass', metadata: { name: 'low' }, value: 10 },
+      { apiVersion: API, kind: 'WorkloadPriorityClass', metadata: { name: 'high' }, value: 1000 },
+      ...queues('preempting', 'prio', { cpu: '4', preemption: { withinClusterQueue: 'LowerPriority' } }),
+    ]);
     const prioritized = (name: string, priority: string, script: string) => {
       const doc = job(name, script);
       doc.metadata.labels = {
@@ -386,46 +353,15 @@ describe('Kueue in front of Batch', () => {
   });
 
   it('a flavor labelled drmaa2.io/provisioning-model: SPOT submits a Spot job', async () => {
-    await peers.controlPlane.apply(
-      [
-        {
-          apiVersion: API,
-          kind: 'ResourceFlavor',
-          metadata: { name: 'spot-flavor' },
-          spec: { nodeLabels: { 'drmaa2.io/provisioning-model': 'SPOT' } },
-        },
-        {
-          apiVersion: API,
-          kind: 'ClusterQueue',
-          metadata: { name: 'spot-cq' },
-          spec: {
-            namespaceSelector: {},
-            resourceGroups: [
-              {
-                coveredResources: ['cpu', 'memory'],
-                flavors: [
-                  {
-                    name: 'spot-flavor',
-                    resources: [
-                      { name: 'cpu', nominalQuota: '8' },
-                      { name: 'memory', nominalQuota: '64Gi' },
-                    ],
-                  },
-                ],
-              },
-            ],
-          },
-        },
-        {
-          apiVersion: API,
-          kind: 'LocalQueue',
-          metadata: { name: 'spot', namespace: NS },
-          spec: { clusterQueue: 'spot-cq' },
-        },
-      ]
-        .map((doc) => dump(doc))
-        .join('---\n'),
-    );
+    await applyDocs([
+      {
+        apiVersion: API,
+        kind: 'ResourceFlavor',
+        metadata: { name: 'spot-flavor' },
+        spec: { nodeLabels: { 'drmaa2.io/provisioning-model': 'SPOT' } },
+      },
+      ...queues('spot-cq', 'spot', { cpu: '8', flavor: 'spot-flavor' }),
+    ]);
     const doc = job('cheap', 'echo cheap');
     doc.metadata.labels = { [KUEUE_QUEUE_LABEL]: 'spot' };
     await apply(doc);
