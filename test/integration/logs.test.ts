@@ -3,14 +3,13 @@
 // @google-cloud/logging client, and by `kubectl drmaa2 logs` through the real kubectl.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { runController, type RunningController } from '../../src/cli/controller.js';
+import type { RunningController } from '../../src/cli/controller.js';
 import { runLogs, type LogsOptions } from '../../src/cli/logs.js';
-import { parseConfig } from '../../src/controller/config.js';
 import type { Drmaa2Job } from '../../src/api/drmaa2job.js';
 import { DEFAULT_READS_PER_MINUTE } from '../../src/logs/reader.js';
 import { runKubectl } from '../support/kubectl.js';
 import { PROJECT_ROOT } from '../support/peers.js';
+import { startInProcessController } from '../support/inProcessController.js';
 import { startPeers, type Peers } from '../support/startPeers.js';
 
 const NS = 'logs';
@@ -20,18 +19,7 @@ let controller: RunningController;
 beforeAll(async () => {
   peers = await startPeers();
   expect((await peers.controlPlane.kubectl(['create', 'namespace', NS])).code).toBe(0);
-  const parsed = parseConfig(
-    {
-      kubeconfig: peers.controlPlane.kubeconfigController,
-      pollInterval: '500ms',
-      metricsAddr: '127.0.0.1:0',
-      healthAddr: '127.0.0.1:0',
-      session: 'logs',
-    },
-    { BATCH_EMULATOR_HOST: peers.emulator.host, STORAGE_EMULATOR_HOST: peers.storageEmulatorHost },
-  );
-  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-  controller = await runController(parsed.config, pino({ level: process.env.DRMAA2_TEST_LOG ?? 'silent' }));
+  controller = await startInProcessController(peers, { session: 'logs' });
 });
 
 afterAll(async () => {
