@@ -2,9 +2,11 @@
 // emulator executing jobs as local processes, fake-gcs-server, and the controller running as its
 // ServiceAccount; it applies examples/, shows the jobs live until all have finished, and tells where the
 // kubeconfig is. Ctrl-C stops everything. --keep leaves it running after the jobs finish; --once exits then.
+// The local control plane also runs a real Kueue (built from its Go module with the other peers) in front of
+// Batch, with a ClusterQueue of 2 vCPUs, for the jobs of examples/kueue/.
 // With --kubeconfig PATH it uses that cluster instead of starting a local control plane (the CRD is installed
-// there, and the controller runs with that kubeconfig's identity).
-import { readdirSync } from 'node:fs';
+// there, and the controller runs with that kubeconfig's identity); examples/kueue/ is left out there.
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { runController } from '../src/cli/controller.js';
@@ -19,6 +21,8 @@ import { startFakeGcs } from '../test/support/fakeGcs.js';
 import { kubectlFor, mustSucceed, type Kubectl } from '../test/support/kubectl.js';
 import { PROJECT_ROOT, peerBinDir } from '../test/support/peers.js';
 import { startPeers } from '../test/support/startPeers.js';
+import { startKueue } from '../test/support/kueue.js';
+import { queues, resourceFlavor } from '../test/support/kueueQueues.js';
 
 const keep = process.argv.includes('--keep');
 const kubeconfigAt = process.argv.indexOf('--kubeconfig');
@@ -33,6 +37,8 @@ interface Environment {
   /** The emulator's admin endpoint (its jobs, call counts, faults). */
   batchEmulatorAdmin: string;
   storageEmulatorHost: string;
+  /** Whether a Kueue runs in front of Batch (the local control plane only). */
+  kueue: boolean;
   stop(): Promise<void>;
 }
 
@@ -44,6 +50,15 @@ async function environment(): Promise<Environment> {
     );
     // The local cluster gets the whole install, the finalizer policy included.
     const peers = await startPeers({ emulator: { stepMs: 300, adminPort: 0 }, finalizerPolicy: true });
+    console.log('starting Kueue ...');
+    const kueue = await startKueue(peers.controlPlane, {
+      externalFrameworks: ['Drmaa2Job.v1alpha1.drmaa2.io'],
+    }).catch(async (err: unknown) => {
+      await peers.stop();
+      throw err;
+    });
+    // The optional component of the install that lets the controller manage Workloads.
+    await peers.controlPlane.apply(readFileSync(join(PROJECT_ROOT, 'deploy', 'kueue', 'rbac.yaml'), 'utf8'));
     return {
       kubectl: peers.controlPlane.kubectl,
       controllerKubeconfig: peers.controlPlane.kubeconfigController,
@@ -52,7 +67,11 @@ async function environment(): Promise<Environment> {
       batchEmulatorHost: peers.emulator.host,
       batchEmulatorAdmin: peers.emulator.adminUrl,
       storageEmulatorHost: peers.storageEmulatorHost,
-      stop: () => peers.stop(),
+      kueue: true,
+      stop: async () => {
+        await kueue.stop();
+        await peers.stop();
+      },
     };
   }
   console.log(
@@ -77,12 +96,17 @@ async function environment(): Promise<Environment> {
     batchEmulatorHost: emulator.host,
     batchEmulatorAdmin: emulator.adminUrl,
     storageEmulatorHost: gcs.storageEmulatorHost,
+    kueue: false,
     stop: async () => {
       await Promise.all([emulator.stop(), gcs.stop()]);
     },
   };
 }
 const NS = 'demo';
+/** Kueue's side of the demo: a ClusterQueue with room for one job of 2 vCPUs, and the namespace's LocalQueue. */
+const CLUSTER_QUEUE = 'demo-cq';
+const LOCAL_QUEUE = 'demo-queue';
+const QUEUE_CPUS = '2';
 
 const DEMO_PROFILE = {
   apiVersion: 'drmaa2.io/v1alpha1',
@@ -119,6 +143,7 @@ async function main(): Promise<number> {
         metricsAddr: '127.0.0.1:0',
         healthAddr: '127.0.0.1:0',
         session: 'demo',
+        kueue: env.kueue,
       },
       { BATCH_EMULATOR_HOST: env.batchEmulatorHost, STORAGE_EMULATOR_HOST: env.storageEmulatorHost },
     );
@@ -132,10 +157,25 @@ async function main(): Promise<number> {
     const profile = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(DEMO_PROFILE) });
     if (profile.code !== 0) throw new Error(`BatchProfile: ${profile.stderr}`);
     const dir = join(PROJECT_ROOT, 'examples');
-    for (const file of readdirSync(dir)
+    const files = readdirSync(dir)
       .filter((f) => f.endsWith('.yaml'))
-      .sort()) {
-      const r = await kubectl(['apply', '-n', NS, '-f', join(dir, file)]);
+      .sort()
+      .map((f) => join(dir, f));
+    if (env.kueue) {
+      const kueueObjects = [
+        resourceFlavor('default-flavor'),
+        ...queues(NS, CLUSTER_QUEUE, LOCAL_QUEUE, { cpu: QUEUE_CPUS }),
+      ];
+      const r = await kubectl(['apply', '-f', '-'], {
+        input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: kueueObjects }),
+      });
+      if (r.code !== 0) throw new Error(`Kueue's queues: ${r.stderr}`);
+      files.push(join(dir, 'kueue', 'queued.yaml'));
+    } else {
+      console.log('no Kueue started for an existing cluster: examples/kueue/ is left out');
+    }
+    for (const file of files) {
+      const r = await kubectl(['apply', '-n', NS, '-f', file]);
       if (r.code !== 0) throw new Error(`${file}: ${r.stderr}`);
     }
     console.log(`kubeconfig (admin): ${env.userKubeconfig}`);
@@ -170,6 +210,8 @@ async function main(): Promise<number> {
     };
     const widths = [12, 11, 22, 6, 40, 10];
     let released = false;
+    /** Jobs seen waiting for Kueue's admission, with the last reason their status gave (Kueue's words). */
+    const waitedForKueue = new Map<string, string>();
     for (;;) {
       const r = await kubectl(['get', 'drmaa2jobs', '-n', NS, '-o', 'json']);
       const jobs = (JSON.parse(r.stdout) as { items: Drmaa2Job[] }).items;
@@ -192,6 +234,9 @@ async function main(): Promise<number> {
         );
       }
       console.log(`${lines.join('\n')}\n`);
+      for (const job of jobs)
+        if (job.status?.subState === 'PENDING_ADMISSION')
+          waitedForKueue.set(job.metadata.name, job.status.message ?? '');
       const held = jobs.filter((j) => j.status?.state === 'QueuedHeld');
       if (!released && held.length > 0) {
         released = true;
@@ -223,6 +268,7 @@ async function main(): Promise<number> {
         console.log(
           `BatchProfile ${DEMO_PROFILE.metadata.name}: ${under} jobs submitted under it, in projects/${project}/locations/${location}, their VMs running as ${serviceAccount.email} (kubectl get bprof)`,
         );
+        if (env.kueue) console.log(kueueSummary(jobs, waitedForKueue));
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -235,6 +281,22 @@ async function main(): Promise<number> {
   } finally {
     if (!keep) await stop();
   }
+}
+
+/** What Kueue did for the queued examples: who waited, in Kueue's words, and when it reached Batch. */
+function kueueSummary(jobs: Drmaa2Job[], waited: Map<string, string>): string {
+  const queued = jobs.filter((j) => j.metadata.labels?.['kueue.x-k8s.io/queue-name'] === LOCAL_QUEUE);
+  const lines = [
+    `Kueue: ClusterQueue ${CLUSTER_QUEUE} has ${QUEUE_CPUS} vCPUs for LocalQueue ${LOCAL_QUEUE} (kubectl get workloads -n ${NS})`,
+  ];
+  for (const job of queued) {
+    const info = job.status?.jobInfo;
+    const reason = waited.get(job.metadata.name);
+    lines.push(
+      `  ${job.metadata.name}: ${reason !== undefined ? `waited PENDING_ADMISSION (${reason}), then ` : ''}submitted to Batch at ${info?.submissionTime ?? '?'}, finished at ${info?.finishTime ?? '?'}`,
+    );
+  }
+  return lines.join('\n');
 }
 
 main().then(

@@ -49,18 +49,46 @@ test('the demo runs every example to its expected end, shows what each printed, 
   assert.match(out, /^BATCH_EMULATOR_HOST=127\.0\.0\.1:\d+$/m);
   assert.match(out, /^Batch emulator admin: http:\/\/127\.0\.0\.1:\d+\/admin\/jobs$/m);
   assert.match(out, /releasing held/);
-  assert.match(out, /all 8 jobs finished; Failed: failing \(/);
+  assert.match(out, /all 10 jobs finished; Failed: failing \(/);
   assert.match(
     out,
-    /BatchProfile demo-tenant: 8 jobs submitted under it, in projects\/demo-tenant-project\//,
+    /BatchProfile demo-tenant: 10 jobs submitted under it, in projects\/demo-tenant-project\//,
   );
   const lastTable = out.slice(out.lastIndexOf('NAME '));
-  for (const name of ['array', 'container', 'gpu-spot', 'held', 'hello', 'mpi', 'staging']) {
+  for (const name of [
+    'array',
+    'container',
+    'gpu-spot',
+    'held',
+    'hello',
+    'mpi',
+    'staging',
+    'queued-1',
+    'queued-2',
+  ]) {
     assert.match(lastTable, new RegExp(`^${name}\\s+Done\\s+SUCCEEDED`, 'm'), `${name} is Done`);
   }
   assert.match(lastTable, /^failing\s+Failed\s+FAILED/m);
   assert.match(lastTable, /^array\s+Done\s+SUCCEEDED\s+6\/6/m);
   assert.match(lastTable, /^mpi\s+Done\s+SUCCEEDED\s+4\/4/m);
+  // Kueue admitted one queued job at a time: the one that waited, in Kueue's words, went to Batch only after
+  // the other had finished.
+  assert.match(out, /^Kueue: ClusterQueue demo-cq has 2 vCPUs for LocalQueue demo-queue/m);
+  const queued = [
+    ...out.matchAll(
+      /^ {2}(queued-\d): (waited PENDING_ADMISSION \((.*)\), then )?submitted to Batch at (\S+), finished at (\S+)$/gm,
+    ),
+  ];
+  assert.equal(queued.length, 2, out);
+  // Each may be seen waiting a moment before Kueue looks at it; only one waited for want of quota.
+  const waited = queued.filter((m) => /insufficient unused quota for cpu/.test(m[3] ?? ''));
+  assert.equal(waited.length, 1, `exactly one queued job waited for quota:\n${out}`);
+  assert.match(waited[0]![3]!, /^Waiting for Kueue to admit its Workload in LocalQueue demo-queue: /);
+  const first = queued.find((m) => m !== waited[0])!;
+  assert.ok(
+    Date.parse(waited[0]![4]!) >= Date.parse(first[5]!) - 1000,
+    `${waited[0]![1]} reached Batch (${waited[0]![4]}) after ${first[1]} finished (${first[5]})`,
+  );
   // What the jobs printed, read back from the emulator's Cloud Logging as `drmaa2-batch logs` reads it.
   assert.match(out, /^output of hello \(Done\):\n {2}\[task 0\] hello from task 0 of 1: hello DRMAA2$/m);
   assert.match(out, /^output of failing \(Failed\):\n {2}\[task 0\] about to fail$/m);
@@ -90,6 +118,7 @@ test(
       assert.match(result.stdout, /using the cluster of /);
       assert.doesNotMatch(result.stdout, /starting etcd/);
       assert.match(result.stdout, /all 8 jobs finished; Failed: failing \(/);
+      assert.match(result.stdout, /no Kueue started for an existing cluster: examples\/kueue\/ is left out/);
       const jobs = await cp.kubectl(['get', 'd2job', '-n', 'demo', '-o', 'name']);
       assert.equal(jobs.stdout.trim().split('\n').length, 8, 'the jobs ran in the given cluster');
     } finally {

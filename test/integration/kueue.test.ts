@@ -10,13 +10,19 @@ import type { Drmaa2Job } from '../../src/api/drmaa2job.js';
 import type { RunningController } from '../../src/cli/controller.js';
 import { KUEUE_PRIORITY_CLASS_LABEL, KUEUE_QUEUE_LABEL, workloadName } from '../../src/translate/workload.js';
 import { startKueue, type Kueue } from '../support/kueue.js';
+import {
+  conditionIsTrue as isTrue,
+  KUEUE_API as API,
+  queues as queuesIn,
+  readWorkload,
+  resourceFlavor,
+} from '../support/kueueQueues.js';
 import { PROJECT_ROOT } from '../support/peers.js';
 import { startInProcessController } from '../support/inProcessController.js';
 import { startPeers, type Peers } from '../support/startPeers.js';
 import { waitUntil } from '../support/wait.js';
 
 const NS = 'kueue-team';
-const API = 'kueue.x-k8s.io/v1beta2';
 const QUEUE = 'team-queue';
 const CLUSTER_QUEUE = 'five-cpus';
 const WAIT_MS = 90_000;
@@ -24,15 +30,6 @@ const WAIT_MS = 90_000;
 let peers: Peers;
 let kueue: Kueue;
 let controller: RunningController;
-
-interface Workload {
-  metadata: { name: string; ownerReferences?: { uid: string; kind: string }[] };
-  spec: {
-    active?: boolean;
-    podSets: { count: number; template: { spec: { containers: { resources: unknown }[] } } }[];
-  };
-  status?: { conditions?: { type: string; status: string; message?: string }[] };
-}
 
 async function kubectl(args: string[], input?: string) {
   return peers.controlPlane.kubectl(args, input === undefined ? {} : { input });
@@ -44,25 +41,8 @@ async function get(name: string): Promise<Drmaa2Job> {
   return JSON.parse(r.stdout) as Drmaa2Job;
 }
 
-async function workloadOf(resource: Drmaa2Job): Promise<Workload | undefined> {
-  const r = await kubectl([
-    'get',
-    'workloads.v1beta2.kueue.x-k8s.io',
-    workloadName(resource),
-    '-n',
-    NS,
-    '-o',
-    'json',
-  ]);
-  if (r.code !== 0) {
-    expect(r.stderr).toMatch(/NotFound|not found/);
-    return undefined;
-  }
-  return JSON.parse(r.stdout) as Workload;
-}
-
-const isTrue = (wl: Workload | undefined, type: string) =>
-  wl?.status?.conditions?.some((c) => c.type === type && c.status === 'True') === true;
+const workloadOf = (resource: Drmaa2Job) =>
+  readWorkload(peers.controlPlane.kubectl, NS, workloadName(resource));
 
 function job(name: string, script: string, extra: Record<string, unknown> = {}) {
   return {
@@ -88,55 +68,13 @@ async function applyDocs(docs: unknown[]): Promise<void> {
   await peers.controlPlane.apply(docs.map((doc) => dump(doc)).join('---\n'));
 }
 
-/** A ClusterQueue with a CPU quota (and memory enough) in one flavor, and a LocalQueue in NS pointing at it. */
-function queues(
-  clusterQueue: string,
-  localQueue: string,
-  opts: { cpu: string; flavor?: string; preemption?: Record<string, string> },
-): unknown[] {
-  return [
-    {
-      apiVersion: API,
-      kind: 'ClusterQueue',
-      metadata: { name: clusterQueue },
-      spec: {
-        namespaceSelector: {},
-        ...(opts.preemption ? { preemption: opts.preemption } : {}),
-        resourceGroups: [
-          {
-            coveredResources: ['cpu', 'memory'],
-            flavors: [
-              {
-                name: opts.flavor ?? 'default-flavor',
-                resources: [
-                  { name: 'cpu', nominalQuota: opts.cpu },
-                  { name: 'memory', nominalQuota: '64Gi' },
-                ],
-              },
-            ],
-          },
-        ],
-      },
-    },
-    {
-      apiVersion: API,
-      kind: 'LocalQueue',
-      metadata: { name: localQueue, namespace: NS },
-      spec: { clusterQueue },
-    },
-  ];
-}
-
 beforeAll(async () => {
   peers = await startPeers();
   kueue = await startKueue(peers.controlPlane, { externalFrameworks: ['Drmaa2Job.v1alpha1.drmaa2.io'] });
   // The optional component a cluster with Kueue installs beside deploy/.
   await peers.controlPlane.apply(readFileSync(join(PROJECT_ROOT, 'deploy', 'kueue', 'rbac.yaml'), 'utf8'));
   expect((await kubectl(['create', 'namespace', NS])).code).toBe(0);
-  await applyDocs([
-    { apiVersion: API, kind: 'ResourceFlavor', metadata: { name: 'default-flavor' } },
-    ...queues(CLUSTER_QUEUE, QUEUE, { cpu: '5' }),
-  ]);
+  await applyDocs([resourceFlavor('default-flavor'), ...queuesIn(NS, CLUSTER_QUEUE, QUEUE, { cpu: '5' })]);
   controller = await startInProcessController(peers, { session: 'kueue', kueue: true });
 });
 
@@ -282,7 +220,10 @@ describe('Kueue in front of Batch', () => {
     await applyDocs([
       { apiVersion: API, kind: 'WorkloadPriorityClass', metadata: { name: 'low' }, value: 10 },
       { apiVersion: API, kind: 'WorkloadPriorityClass', metadata: { name: 'high' }, value: 1000 },
-      ...queues('preempting', 'prio', { cpu: '4', preemption: { withinClusterQueue: 'LowerPriority' } }),
+      ...queuesIn(NS, 'preempting', 'prio', {
+        cpu: '4',
+        preemption: { withinClusterQueue: 'LowerPriority' },
+      }),
     ]);
     const prioritized = (name: string, priority: string, script: string) => {
       const doc = job(name, script);
@@ -354,13 +295,8 @@ describe('Kueue in front of Batch', () => {
 
   it('a flavor labelled drmaa2.io/provisioning-model: SPOT submits a Spot job', async () => {
     await applyDocs([
-      {
-        apiVersion: API,
-        kind: 'ResourceFlavor',
-        metadata: { name: 'spot-flavor' },
-        spec: { nodeLabels: { 'drmaa2.io/provisioning-model': 'SPOT' } },
-      },
-      ...queues('spot-cq', 'spot', { cpu: '8', flavor: 'spot-flavor' }),
+      resourceFlavor('spot-flavor', { 'drmaa2.io/provisioning-model': 'SPOT' }),
+      ...queuesIn(NS, 'spot-cq', 'spot', { cpu: '8', flavor: 'spot-flavor' }),
     ]);
     const doc = job('cheap', 'echo cheap');
     doc.metadata.labels = { [KUEUE_QUEUE_LABEL]: 'spot' };
