@@ -200,6 +200,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
       poller,
       profileChanges,
       new ProfileStatusWriter(kube.profiles, kube.watch, systemClock, logger),
+      ...(config.kueue ? [kube.workloads] : []),
     ],
     metrics,
     ...(elector ? { elector } : {}),
@@ -219,8 +220,9 @@ export async function runController(config: ControllerConfig, logger: Logger): P
         ? poller.health().flatMap((p) => pollDetail(true, p.health, p.place))
         : pollDetail(false, { ok: true, failuresInARow: 0 }),
   });
-  // Profiles first: the first passes resolve them.
+  // Profiles (and Workloads) first: the first passes resolve them.
   await kube.profiles.start();
+  if (config.kueue) await kube.workloads.run();
   await runner.start();
   logger.info(
     { project: config.project, location: config.location, session: config.session, identity },
@@ -233,6 +235,7 @@ export async function runController(config: ControllerConfig, logger: Logger): P
     stop: async () => {
       await runner.stop();
       kube.profiles.stop();
+      await kube.workloads.close();
       await Promise.all([metricsServer.close(), healthServer.close()]);
       await Promise.all([client.close(), callers.close(), logs.close()]);
     },

@@ -220,9 +220,9 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       return expire(resource, log);
     }
 
-    // 11) Look again. A Kueue workload is looked at every poll interval, not after the resync: Kueue may take
-    // its admission back at any time, and nothing but its Workload says so.
-    if (deps.workloads && queueNameOf(resource)) return pollAgain();
+    // 11) Look again. Kueue may take a workload's admission back at any time, and nothing but its Workload says
+    // so: without a watch of the Workloads, it is looked at every poll interval, not after the resync.
+    if (deps.workloads && !deps.workloads.watched && queueNameOf(resource)) return pollAgain();
     return pollAgain(observed.kind === 'submitted' ? observed.jobs : []);
   }
 
@@ -375,13 +375,14 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     }
 
     // 5c) Kueue decides when: the Workload that stands for the job waits in its LocalQueue until Kueue
-    // admits it. Looked at again every poll interval meanwhile.
+    // admits it. Looked at again when it changes (the Workload watch), else every poll interval.
     let submission = result.submission;
     if (queue) {
       const admission = await admitted(resource, submission, queue, log);
-      if (!admission) return pollAgain();
+      if (admission.kind === 'waiting') return admission.watched ? resyncAgain() : pollAgain();
+      if (admission.kind !== 'admitted') return pollAgain();
       // The admitting flavor may choose the provisioning model (README, "Kueue").
-      const flavors = Object.values(admission.flavors);
+      const flavors = Object.values(admission.workload.flavors);
       if (flavors.length > 0)
         submission = {
           ...submission,
@@ -401,15 +402,20 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     return pollAgain(phase.kind === 'submitted' ? phase.jobs : []);
   }
 
-  // 5c) The resource's Workload, made when it first goes (active again once released from a hold); returned
-  // once Kueue admitted it, undefined while it waits. A crash after the admission and before the create finds it admitted and creates the
-  // Batch job under the same deterministic ID.
+  // 5c) The resource's Workload, made when it first goes (active again once released from a hold), and
+  // whether Kueue admitted it. A crash after the admission and before the create finds it admitted and
+  // creates the Batch job under the same deterministic ID. `waiting` says whether a change of the Workload
+  // will bring the job back (watched), `noPriorityClass` that nothing will (it has no Workload yet).
   async function admitted(
     resource: Drmaa2Job,
     submission: Submission,
     queue: string,
     log: Logger,
-  ): Promise<WorkloadState | undefined> {
+  ): Promise<
+    | { kind: 'admitted'; workload: WorkloadState }
+    | { kind: 'waiting'; watched: boolean }
+    | { kind: 'noPriorityClass' }
+  > {
     const workloads = deps.workloads!;
     const { namespace } = resource.metadata;
     let workload = await workloads.get(namespace, workloadName(resource));
@@ -420,7 +426,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       if (priorityClass !== undefined && value === undefined) {
         const message = `WorkloadPriorityClass ${priorityClass} (label ${KUEUE_PRIORITY_CLASS_LABEL}) does not exist: the Workload is made once it does.`;
         await writes.apply(resource, { kind: 'admissionPending', queue, held: false, message }, log);
-        return undefined;
+        return { kind: 'noPriorityClass' };
       }
       workload = await workloads.create(
         workloadFor(resource, submission.requests[0]!, {
@@ -435,7 +441,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     // Evicted and not yet queued again: a pass that recorded the attempt and then crashed left it so.
     if (workload.evicted) {
       await workloads.requeue(namespace, workload.name, workload.evicted);
-    } else if (workload.admitted && !workload.finished) return workload;
+    } else if (workload.admitted && !workload.finished) return { kind: 'admitted', workload };
     const phase: Phase = {
       kind: 'admissionPending',
       queue,
@@ -443,7 +449,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       ...(workload.pendingMessage ? { message: workload.pendingMessage } : {}),
     };
     await writes.apply(resource, phase, log);
-    return undefined;
+    return { kind: 'waiting', watched: workloads.watched === true };
   }
 
   /** The Workload of a submitted Kueue workload that has not ended, read once per pass: it says whether Kueue
@@ -728,6 +734,12 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   // job leaves its list, so the resync is only a safety net, and a pass per job per poll interval would be
   // most of the controller's work with thousands running. Never later than the status changes by time alone
   // (the hint on a silent SCHEDULED job). Jitter spreads the resyncs out.
+  /** What a watch brings back (a Workload's change): looked at again only after the resync, a safety net. */
+  function resyncAgain(): ReconcileResult {
+    const after = Math.max(config.resyncIntervalMs ?? 0, config.pollIntervalMs);
+    return { requeueAfterMs: Math.round(after * (1 + (config.requeueJitter ?? 0.1) * random())) };
+  }
+
   function pollAgain(jobs: readonly Job[] = []): ReconcileResult {
     const jitter = config.requeueJitter ?? 0.1;
     let after = config.pollIntervalMs;

@@ -20,6 +20,8 @@ export interface WorkloadState {
 
 /** Throws KubeError on failure. */
 export interface Workloads {
+  /** Every change of a Workload enqueues its Drmaa2Job (a watch), so a pass need not look again on a timer. */
+  readonly watched?: boolean;
   get(namespace: string, name: string): Promise<WorkloadState | undefined>;
   /** Creates it; one that exists already is read instead. */
   create(workload: WorkloadObject): Promise<WorkloadState>;

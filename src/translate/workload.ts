@@ -9,6 +9,8 @@ import type { Drmaa2Job } from '../api/drmaa2job.js';
 
 export const KUEUE_QUEUE_LABEL = 'kueue.x-k8s.io/queue-name';
 export const KUEUE_PRIORITY_CLASS_LABEL = 'kueue.x-k8s.io/priority-class';
+/** On every Workload this controller makes: the UID of the Drmaa2Job it stands for (its watch selects on it). */
+export const WORKLOAD_JOB_UID_LABEL = 'drmaa2.io/job-uid';
 export const WORKLOAD_API_VERSION = 'kueue.x-k8s.io/v1beta2';
 
 /** The LocalQueue a resource asks for, or undefined when Kueue does not manage it. */
@@ -110,7 +112,7 @@ export function workloadFor(
     metadata: {
       name: workloadName(resource),
       namespace: resource.metadata.namespace,
-      labels: { [KUEUE_QUEUE_LABEL]: queue, 'drmaa2.io/job-uid': resource.metadata.uid },
+      labels: { [KUEUE_QUEUE_LABEL]: queue, [WORKLOAD_JOB_UID_LABEL]: resource.metadata.uid },
       ownerReferences: [
         {
           apiVersion: resource.apiVersion,

@@ -11,8 +11,7 @@ import { KubeLeaseLock } from './leaseLock.js';
 import type { LeaseLock } from '../../ports/leaseLock.js';
 import type { ProfileSource } from '../../ports/profileSource.js';
 import { ProfileInformer } from './profileInformer.js';
-import type { Workloads } from '../../ports/workloads.js';
-import { KubeWorkloads } from './workloads.js';
+import { WorkloadInformer } from './workloadInformer.js';
 
 export interface KubeAdapters {
   watch: JobWatch;
@@ -21,8 +20,8 @@ export interface KubeAdapters {
   /** BatchProfiles and namespace labels. */
   profiles: ProfileSource;
   leaseLock(namespace: string, name: string): LeaseLock;
-  /** Kueue's Workloads (only used with `--kueue`). */
-  workloads: Workloads;
+  /** Kueue's Workloads (only used, and only run, with `--kueue`). */
+  workloads: WorkloadInformer;
 }
 
 export interface KubeAdapterOptions {
@@ -55,6 +54,11 @@ export function createKubeAdapters(opts: KubeAdapterOptions): KubeAdapters {
     events: new EventRecorder(kubeConfig, opts.identity, opts.logger, opts.onEventDropped),
     profiles: new ProfileInformer(kubeConfig, opts.logger),
     leaseLock: (namespace, name) => new KubeLeaseLock(kubeConfig, namespace, name),
-    workloads: new KubeWorkloads(api),
+    workloads: new WorkloadInformer({
+      kubeConfig,
+      api,
+      logger: opts.logger,
+      ...(opts.namespace ? { namespace: opts.namespace } : {}),
+    }),
   };
 }

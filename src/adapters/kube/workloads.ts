@@ -9,6 +9,7 @@ import { toKubeError } from './errors.js';
 const GROUP = 'kueue.x-k8s.io';
 const VERSION = 'v1beta2';
 const PLURAL = 'workloads';
+export const WORKLOADS_API = { group: GROUP, version: VERSION, plural: PLURAL } as const;
 const FIELD_MANAGER = 'drmaa2-batch-controller';
 
 interface RawCondition {
@@ -20,7 +21,7 @@ interface RawCondition {
   observedGeneration?: number;
 }
 
-interface RawWorkload {
+export interface RawWorkload {
   metadata?: {
     name?: string;
     generation?: number;
@@ -55,6 +56,15 @@ export function stateOf(raw: RawWorkload): WorkloadState {
       ? { evicted: { reason: evicted.reason ?? 'Evicted', message: evicted.message ?? '' } }
       : {}),
   };
+}
+
+/** Kueue reserved quota for it again after the eviction (its QuotaReserved turned True later). */
+function admittedAgain(raw: RawWorkload): boolean {
+  const condition = (type: string) => raw.status?.conditions?.find((c) => c.type === type);
+  const reserved = condition('QuotaReserved');
+  const evictedAt = Date.parse(condition('Evicted')?.lastTransitionTime ?? '');
+  const reservedAt = Date.parse(reserved?.lastTransitionTime ?? '');
+  return reserved?.status === 'True' && reservedAt > evictedAt;
 }
 
 /** Sets a condition as metav1's SetStatusCondition does: its transition time moves only when its status does. */
@@ -161,6 +171,9 @@ export class KubeWorkloads implements Workloads {
       if (error.kind === 'NotFound') return;
       throw error;
     }
+    // Read to decide as well as to write: a caller that saw the eviction a moment ago (or in a cache) may be
+    // late, and a Workload Kueue has admitted again since must keep that admission.
+    if (!stateOf(raw).evicted || admittedAgain(raw)) return;
     const now = this.now()
       .toISOString()
       .replace(/\.\d+Z$/, 'Z');

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import type { Drmaa2Job } from '../../../src/api/drmaa2job.js';
 import { createReconciler } from '../../../src/controller/reconcile.js';
 import type { Reconcile } from '../../../src/controller/reconcileContract.js';
+import type { Job } from '../../../src/api/batch.js';
 import type { Buckets } from '../../../src/ports/buckets.js';
 import type { Workloads, WorkloadState } from '../../../src/ports/workloads.js';
 import { KUEUE_QUEUE_LABEL, workloadName, type WorkloadObject } from '../../../src/translate/workload.js';
@@ -205,6 +206,52 @@ describe("Kueue's admission before Batch", () => {
     await reconcile(KEY);
     expect(status()).toMatchObject({ state: 'Done', attempt: 1 });
     expect(status()?.attempts).toHaveLength(1);
+  });
+
+  it('with a watch of the Workloads: a waiting job is looked at again only after the resync, a running one as the poll follows it', async () => {
+    const watched = new FakeWorkloads();
+    Object.assign(watched, { watched: true });
+    const clock = new FakeClock({ start: '2025-01-01T00:00:10Z' });
+    const followedBatch = new FakeBatchJobs({ now: () => clock.now() });
+    const known = new Map<string, Job>();
+    const watching = createReconciler({
+      store,
+      batch: followedBatch,
+      buckets,
+      events: new RecordingEvents(),
+      clock,
+      config: {
+        project: 'p',
+        location: 'l',
+        session: 's',
+        pollIntervalMs: 1_000,
+        resyncIntervalMs: 60_000,
+        requeueJitter: 0,
+      },
+      logger: pino({ level: 'silent' }),
+      workloads: watched,
+      jobCache: {
+        get: (name) => known.get(name),
+        remember: (job) => void known.set(job.name!, job),
+        follows: () => true,
+      },
+    });
+    store.put(resource());
+    expect((await watching(KEY)).requeueAfterMs).toBe(60_000);
+    expect(status()?.subState).toBe('PENDING_ADMISSION');
+    watched.admit('team', wlName);
+    await watching(KEY);
+    const name = status()!.batchJob!.name;
+    followedBatch.setState(name, 'RUNNING');
+    // Followed by the session poll, and an eviction comes by the watch: the resync, not every poll interval.
+    expect((await watching(KEY)).requeueAfterMs).toBe(60_000);
+    // Without the watch (the reconciler of beforeEach), the same running job is looked at every poll interval.
+    store.put(resource());
+    await reconcile(KEY);
+    workloads.admit('team', wlName);
+    await reconcile(KEY);
+    batch.setState(status()!.batchJob!.name, 'RUNNING');
+    expect((await reconcile(KEY)).requeueAfterMs).toBe(1_000);
   });
 
   it('a job without the label never touches Workloads', async () => {
