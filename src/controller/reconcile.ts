@@ -704,6 +704,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       return {};
     }
     for (const job of found.jobs) if (job) await found.owned.delete(job, 'ttlSecondsAfterFinished');
+    await expireEarlierAttempts(resource, found, log);
     const name = found.names[0]!;
     const updated = await writes.writeStatus(resource, {
       ...status,
@@ -720,6 +721,24 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     });
     log.info({ ttlSecondsAfterFinished: ttl }, 'Batch job deleted after its TTL');
     return {};
+  }
+
+  /** The Batch jobs of the attempts before the last (Kueue took their admission back, and each was cancelled
+   * before the next began) go with the last attempt's: those the attempt records name and those the spec's IDs
+   * derive for earlier attempts, each read through the guard. A name that is another owner's is left alone:
+   * the record is history, not a claim worth failing the resource for. */
+  async function expireEarlierAttempts(resource: Drmaa2Job, last: Proven, log: Logger): Promise<void> {
+    const attempts = resource.status?.attempts ?? [];
+    if (attempts.length === 0) return;
+    const current = new Set(last.names);
+    const recorded = attempts.flatMap((a) => (a.batchJob ? [a.batchJob] : []));
+    for (const name of new Set([...recorded, ...derivedNames(resource, true)])) {
+      if (current.has(name)) continue;
+      const found = await last.owned.read(name, true);
+      if (found.kind !== 'owned' || isActiveJob(found.job)) continue;
+      await last.owned.delete(found.job, 'ttlSecondsAfterFinished');
+      log.info({ batchJob: name }, 'Batch job of an earlier attempt deleted after the TTL');
+    }
   }
 
   /** While the session poll keeps failing, a resource whose job it should follow says so (Synced=False);

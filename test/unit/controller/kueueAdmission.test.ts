@@ -254,6 +254,32 @@ describe("Kueue's admission before Batch", () => {
     expect((await reconcile(KEY)).requeueAfterMs).toBe(1_000);
   });
 
+  it('the TTL deletes every attempt’s Batch job, the cancelled earlier ones with the last', async () => {
+    store.put(resource({ ttlSecondsAfterFinished: 0 }));
+    await reconcile(KEY);
+    workloads.admit('team', wlName);
+    await reconcile(KEY);
+    const first = status()!.batchJob!.name;
+    batch.setState(first, 'RUNNING');
+    await reconcile(KEY);
+    workloads.objects.get(`team/${wlName}`)!.state.evicted = { reason: 'Preempted', message: 'preempted' };
+    await reconcile(KEY);
+    batch.settle();
+    await reconcile(KEY);
+    expect(status()?.state).toBe('Requeued');
+    workloads.admit('team', wlName);
+    await reconcile(KEY);
+    const second = status()!.batchJob!.name;
+    expect(batch.callsOf('deleteJob')).toHaveLength(0);
+    batch.setState(second, 'SUCCEEDED');
+    await reconcile(KEY);
+    expect(status()).toMatchObject({ state: 'Done', batchJob: { name: second, deleted: true } });
+    const deleted = batch.callsOf('deleteJob').map((c) => JSON.stringify(c.arg));
+    expect(deleted.filter((arg) => arg.includes(`"${first}"`))).toHaveLength(1);
+    expect(deleted.filter((arg) => arg.includes(`"${second}"`))).toHaveLength(1);
+    expect(batch.callsOf('deleteJob')).toHaveLength(2);
+  });
+
   it('a job without the label never touches Workloads', async () => {
     const plain = resource();
     plain.metadata.labels = {};
