@@ -92,6 +92,10 @@ export interface BatchProfileSpec {
   limits?: ProfileLimits;
   /** false: no job of the profile carries its failed task's output in its status (default true). */
   outputInStatus?: boolean;
+  /** `required`: every job of the profile goes through Kueue (the controller's --kueue): one without the
+   * `kueue.x-k8s.io/queue-name` label waits for it instead of going to Batch, as Kueue holds the jobs of a
+   * namespace it manages that name no queue. Kueue's quotas then bound all of the profile's Batch spend. */
+  kueue?: { required?: boolean };
 }
 
 export interface ProfileImpersonation {

@@ -23,6 +23,7 @@ import { batchJobNames, formatSpecError, translateSpec, type Submission } from '
 import { checkProfile } from '../translate/policy.js';
 import {
   KUEUE_PRIORITY_CLASS_LABEL,
+  KUEUE_QUEUE_LABEL,
   priorityClassOf,
   queueNameOf,
   withFlavorChoices,
@@ -371,6 +372,18 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
         'Drmaa2Job refused',
       );
       await writes.apply(resource, { kind: 'policy', errors: result.errors }, log);
+      return {};
+    }
+
+    // 5b) A profile that sends all its jobs through Kueue: one that names no LocalQueue waits for the label.
+    // Not Failed: a label is no part of the spec, and its change brings the job back through the watch.
+    if (profile?.spec.kueue?.required && !queue) {
+      const name = profile.metadata.name;
+      const message = deps.workloads
+        ? `BatchProfile ${name} sends every job through Kueue: label it ${KUEUE_QUEUE_LABEL}: <LocalQueue> to be queued.`
+        : `BatchProfile ${name} sends every job through Kueue, and the controller does not run with --kueue: the job waits until it does.`;
+      log.info({ profile: name }, 'Waiting for a Kueue queue-name label');
+      await writes.apply(resource, { kind: 'profileWaiting', reason: 'QueueRequired', message }, log);
       return {};
     }
 

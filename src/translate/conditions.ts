@@ -41,6 +41,8 @@ export const REASONS = {
     ProfileInvalid:
       'Its BatchProfile is invalid (the message says why): the job is submitted once it is fixed.',
     ProfilesUnknown: 'The controller has not read the BatchProfiles yet: the job is submitted once it has.',
+    QueueRequired:
+      'Its BatchProfile sends every job through Kueue and the job names no LocalQueue (label kueue.x-k8s.io/queue-name): it waits for the label.',
   },
   Running: {
     TasksRunning: 'The Batch job is running.',

@@ -51,7 +51,7 @@ export type Phase =
   /** Not submitted until the profiles change: the named one does not exist yet, or two defaults compete. */
   | {
       kind: 'profileWaiting';
-      reason: 'ProfileNotFound' | 'ProfileAmbiguous' | 'ProfileInvalid' | 'ProfilesUnknown';
+      reason: 'ProfileNotFound' | 'ProfileAmbiguous' | 'ProfileInvalid' | 'ProfilesUnknown' | 'QueueRequired';
       message: string;
     }
   | { kind: 'conflict'; message: string }

@@ -316,6 +316,74 @@ describe('Kueue in front of Batch', () => {
     expect(batchJob?.allocationPolicy?.instances?.[0]?.policy?.provisioningModel).toBe('SPOT');
   });
 
+  it('under a BatchProfile with kueue.required, a job without the label waits for it, and labelled it is queued and runs', async () => {
+    const ns = 'kueue-only';
+    expect((await kubectl(['create', 'namespace', ns])).code).toBe(0);
+    await applyDocs([
+      {
+        apiVersion: 'drmaa2.io/v1alpha1',
+        kind: 'BatchProfile',
+        metadata: { name: 'kueue-only' },
+        spec: {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
+          default: true,
+          project: 'kueue-only-project',
+          location: 'europe-west4',
+          securityLevel: 'baseline',
+          kueue: { required: true },
+        },
+      },
+      ...queuesIn(ns, 'kueue-only-cq', 'only', { cpu: '4' }),
+    ]);
+    const doc = {
+      ...job('unlabelled', 'echo queued at last'),
+      metadata: { name: 'unlabelled', namespace: ns },
+    };
+    await apply(doc);
+    const read = async () => {
+      const r = await kubectl(['get', 'drmaa2job', 'unlabelled', '-n', ns, '-o', 'json']);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Drmaa2Job;
+    };
+    await waitUntil(
+      'the unlabelled job to wait for its label',
+      async () =>
+        (await read()).status?.conditions?.some(
+          (c) => c.type === 'Submitted' && c.reason === 'QueueRequired',
+        ) === true,
+      { timeoutMs: WAIT_MS, intervalMs: 200 },
+    );
+    const waiting = await read();
+    expect(waiting.status?.state).toBe('Queued');
+    expect(waiting.status?.message).toMatch(/label it kueue\.x-k8s\.io\/queue-name: <LocalQueue>/);
+    expect(batchJobsOf(waiting)).toHaveLength(0);
+    // A label, as a tenant (or their GitOps repo) adds it: no new generation, and the job goes to its queue.
+    const labelled = await kubectl([
+      'label',
+      'drmaa2job',
+      'unlabelled',
+      '-n',
+      ns,
+      `${KUEUE_QUEUE_LABEL}=only`,
+    ]);
+    expect(labelled.code, labelled.stderr).toBe(0);
+    const r = await kubectl([
+      'wait',
+      '--for=condition=Finished',
+      'drmaa2job/unlabelled',
+      '-n',
+      ns,
+      '--timeout=90s',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const done = await read();
+    expect(done.status?.state).toBe('Done');
+    expect(done.status?.profile?.name).toBe('kueue-only');
+    expect(batchJobsOf(done)).toHaveLength(1);
+    const workload = await readWorkload(peers.controlPlane.kubectl, ns, workloadName(done));
+    expect(isTrue(workload, 'Finished')).toBe(true);
+  });
+
   it('a job without the label goes to Batch at once, with no Workload', async () => {
     await apply({ ...job('unqueued', 'echo free'), metadata: { name: 'unqueued', namespace: NS } });
     const r = await kubectl([

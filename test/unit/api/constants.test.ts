@@ -146,6 +146,7 @@ const EVERY_SPEC_FIELD: Complete<BatchProfileSpec> = {
     priority: { min: 0, max: 0 },
   },
   outputInStatus: true,
+  kueue: { required: true },
 };
 const EVERY_STATUS_FIELD: Complete<BatchProfileStatus> = {
   observedGeneration: 0,

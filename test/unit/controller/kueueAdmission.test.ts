@@ -2,11 +2,14 @@
 // Workload inactive while held, Finished at the end and gone with the resource.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
+import type { BatchProfile } from '../../../src/api/batchProfile.js';
 import type { Drmaa2Job } from '../../../src/api/drmaa2job.js';
+import { profilesFrom } from '../../../src/controller/profiles.js';
 import { createReconciler } from '../../../src/controller/reconcile.js';
 import type { Reconcile } from '../../../src/controller/reconcileContract.js';
 import type { Job } from '../../../src/api/batch.js';
 import type { Buckets } from '../../../src/ports/buckets.js';
+import type { ProfileSource } from '../../../src/ports/profileSource.js';
 import type { Workloads, WorkloadState } from '../../../src/ports/workloads.js';
 import { KUEUE_QUEUE_LABEL, workloadName, type WorkloadObject } from '../../../src/translate/workload.js';
 import { FakeBatchJobs } from '../../support/fakes/fakeBatchJobs.js';
@@ -278,6 +281,69 @@ describe("Kueue's admission before Batch", () => {
     expect(deleted.filter((arg) => arg.includes(`"${first}"`))).toHaveLength(1);
     expect(deleted.filter((arg) => arg.includes(`"${second}"`))).toHaveLength(1);
     expect(batch.callsOf('deleteJob')).toHaveLength(2);
+  });
+
+  it('a profile with kueue.required: a job without the label waits for it, with or without --kueue, and goes to its LocalQueue once labelled', async () => {
+    const required: BatchProfile = {
+      apiVersion: 'drmaa2.io/v1alpha1',
+      kind: 'BatchProfile',
+      metadata: { name: 'queued-only', generation: 1 },
+      spec: {
+        project: 'tenant-project',
+        location: 'europe-west4',
+        namespaceSelector: {},
+        default: true,
+        securityLevel: 'baseline',
+        kueue: { required: true },
+      },
+    };
+    const source: ProfileSource = {
+      start: async () => undefined,
+      stop: () => undefined,
+      hasSynced: () => true,
+      profiles: () => [required],
+      namespaceLabels: () => ({}),
+      onChange: () => undefined,
+      patchStatus: async () => undefined,
+    };
+    const under = (withKueue: boolean) =>
+      createReconciler({
+        store,
+        batch,
+        buckets,
+        events: new RecordingEvents(),
+        clock: new FakeClock({ start: '2025-01-01T00:00:10Z' }),
+        config: { project: 'p', location: 'l', session: 's', pollIntervalMs: 1_000, requeueJitter: 0 },
+        logger: pino({ level: 'silent' }),
+        profiles: profilesFrom(source, { requireProfile: false }),
+        ...(withKueue ? { workloads } : {}),
+      });
+    const unlabelled = resource();
+    unlabelled.metadata.labels = {};
+    store.put(unlabelled);
+    // Without --kueue even a labelled job could not be queued: it waits for the controller to be.
+    expect(await under(false)(KEY)).toEqual({});
+    expect(status()?.conditions?.find((c) => c.type === 'Submitted')).toMatchObject({
+      reason: 'QueueRequired',
+      message: expect.stringContaining('does not run with --kueue'),
+    });
+    const withKueue = under(true);
+    expect(await withKueue(KEY)).toEqual({});
+    expect(status()).toMatchObject({ state: 'Queued', subState: 'PENDING_SUBMISSION' });
+    expect(status()?.conditions?.find((c) => c.type === 'Submitted')).toMatchObject({
+      reason: 'QueueRequired',
+      message:
+        'BatchProfile queued-only sends every job through Kueue: label it kueue.x-k8s.io/queue-name: <LocalQueue> to be queued.',
+    });
+    expect(batch.callsOf('createJob')).toHaveLength(0);
+    expect(workloads.calls).toEqual([]);
+    // Labelled (a metadata change, no new generation), it waits in its LocalQueue instead.
+    const labelled = store.current(KEY)!;
+    store.put({ ...labelled, metadata: { ...labelled.metadata, labels: { [KUEUE_QUEUE_LABEL]: 'lq' } } });
+    await withKueue(KEY);
+    expect(workloads.calls).toEqual([`create ${wlName}`]);
+    expect(status()?.subState).toBe('PENDING_ADMISSION');
+    expect(batch.callsOf('createJob')).toHaveLength(0);
   });
 
   it('a job without the label never touches Workloads', async () => {
