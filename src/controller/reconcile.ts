@@ -178,8 +178,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     // 8a) Kueue took the admission back (preempted, evicted, deactivated): the attempt's Batch job(s) are
     // cancelled, and once they have ended the job waits for admission again.
     const workload = await workloadOf(resource);
-    const evicted = workload && !workload.finished ? workload.evicted : undefined;
-    if (evicted) {
+    if (workload?.evicted && !workload.finished) {
+      const evicted = { ...workload.evicted, queueName: workload.queueName };
       const requeued = await afterEviction(resource, found, evicted, log);
       if (requeued) return requeued;
     }
@@ -223,7 +223,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
 
     // 11) Look again. Kueue may take a workload's admission back at any time, and nothing but its Workload says
     // so: without a watch of the Workloads, it is looked at every poll interval, not after the resync.
-    if (deps.workloads && !deps.workloads.watched && queueNameOf(resource)) return pollAgain();
+    if (deps.workloads && !deps.workloads.watched && workload) return pollAgain();
     return pollAgain(observed.kind === 'submitted' ? observed.jobs : []);
   }
 
@@ -239,8 +239,9 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       if (outcome.pending) return { requeueAfterMs: Math.min(DELETE_POLL_MS, config.pollIntervalMs) };
       foreign = outcome.foreign;
     }
-    // The Workload goes after the Batch job(s): until then its quota stands for them.
-    if (deps.workloads && queueNameOf(resource))
+    // The Workload goes after the Batch job(s): until then its quota stands for them. (The owner reference
+    // would have Kubernetes delete it too, but only after the resource is gone.)
+    if (deps.workloads && (queueNameOf(resource) || (await workloadOfAny(resource))))
       await deps.workloads.delete(resource.metadata.namespace, workloadName(resource));
     await writes.setFinalizers(
       resource,
@@ -329,7 +330,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
 
     // 5) Held, terminated before submission, or waiting for its start time: nothing is submitted. A held job's
     // Workload is inactive, so that it takes no quota; a terminated one's is gone.
-    const queue = deps.workloads ? queueNameOf(resource) : undefined;
+    const queue = deps.workloads ? await queueOf(resource) : undefined;
     if (resource.spec.terminate) {
       if (queue) await deps.workloads!.delete(namespace, workloadName(resource));
       await writes.apply(resource, { kind: 'terminated' }, log);
@@ -465,11 +466,24 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     return { kind: 'waiting', watched: workloads.watched === true };
   }
 
-  /** The Workload of a submitted Kueue workload that has not ended, read once per pass: it says whether Kueue
-   * took the admission back (8a) and, when the pass sees the end, whether it is Finished already (10). */
+  /** The Workload of a submitted job that has not ended, read once per pass: it says whether Kueue took the
+   * admission back (8a) and, when the pass sees the end, whether it is Finished already (10). */
   async function workloadOf(resource: Drmaa2Job): Promise<WorkloadState | undefined> {
-    if (!deps.workloads || !queueNameOf(resource) || isTerminal(resource.status?.state)) return undefined;
+    if (isTerminal(resource.status?.state)) return undefined;
+    return workloadOfAny(resource);
+  }
+
+  /** Whether the job is a Kueue workload is its Workload's to say once one exists, not the label's: a label
+   * taken off after the Workload was made must neither send the job past its queue nor leave the quota Kueue
+   * reserved for it held after the job has ended. (A read of the watch's cache.) */
+  async function workloadOfAny(resource: Drmaa2Job): Promise<WorkloadState | undefined> {
+    if (!deps.workloads) return undefined;
     return deps.workloads.get(resource.metadata.namespace, workloadName(resource));
+  }
+
+  /** The LocalQueue the job waits in: its label's, else the one its existing Workload names. */
+  async function queueOf(resource: Drmaa2Job): Promise<string | undefined> {
+    return queueNameOf(resource) ?? (await workloadOfAny(resource))?.queueName;
   }
 
   // 8a) The evicted attempt's Batch jobs are cancelled (never two attempts running at once: the next is
@@ -479,7 +493,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   async function afterEviction(
     resource: Drmaa2Job,
     found: Proven,
-    evicted: { reason: string; message: string },
+    evicted: { reason: string; message: string; queueName?: string | undefined },
     log: Logger,
   ): Promise<ReconcileResult | undefined> {
     let stopping = false;
@@ -517,7 +531,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       ...(evicted.message ? { message: evicted.message.slice(0, 2048) } : {}),
       requeuedAt: clock.now().toISOString(),
     };
-    const queue = queueNameOf(resource)!;
+    const queue = queueNameOf(resource) ?? evicted.queueName ?? '';
     const updated = await writes.apply(resource, { kind: 'requeued', queue, record }, log);
     await deps.workloads!.requeue(resource.metadata.namespace, workloadName(resource), evicted);
     events.emit(updated, {
@@ -535,7 +549,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   /** A Kueue-managed job has ended: its Workload is Finished, so Kueue releases its quota. `known`: the
    * Workload as this pass read it already. */
   async function finishWorkload(resource: Drmaa2Job, known?: WorkloadState): Promise<void> {
-    if (!deps.workloads || !queueNameOf(resource)) return;
+    if (!deps.workloads) return;
     const { namespace } = resource.metadata;
     const workload = known ?? (await deps.workloads.get(namespace, workloadName(resource)));
     if (!workload || workload.finished) return;

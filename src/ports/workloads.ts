@@ -4,6 +4,8 @@ import type { WorkloadObject } from '../translate/workload.js';
 
 export interface WorkloadState {
   name: string;
+  /** The LocalQueue it waits in (spec.queueName). */
+  queueName?: string;
   active: boolean;
   /** Kueue's Admitted condition is True: quota is reserved and every admission check passed. */
   admitted: boolean;

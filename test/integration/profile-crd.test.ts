@@ -47,7 +47,7 @@ type JobSpec = Record<string, unknown> & { jobTemplate: Record<string, unknown> 
 type Job = {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace: string };
+  metadata: { name: string; namespace: string; labels?: Record<string, string> };
   spec: JobSpec;
 };
 
@@ -971,6 +971,32 @@ describe('the profile admission policy', () => {
       'not allowed by BatchProfile shared (securityLevel baseline): a localhost: source needs privileged',
     );
     await admitted(job('level', TEAM_A, { ...host, profile: 'open' }));
+  });
+
+  test('under kueue.required a job must name its LocalQueue', async () => {
+    ok(
+      await applyProfile(
+        profile('queued', {
+          namespaceSelector: { matchLabels: { 'drmaa2.io/tenant': 'team-a' } },
+          kueue: { required: true },
+        }),
+      ),
+    );
+    await settle();
+    const unlabelled = job('queued', TEAM_A, { jobTemplate: CONTAINER, profile: 'queued' });
+    await refused(
+      unlabelled,
+      'metadata.labels[kueue.x-k8s.io/queue-name]: BatchProfile queued sends every job through Kueue: name the LocalQueue in this label',
+    );
+    const labelled = (value: string): Job => ({
+      ...unlabelled,
+      metadata: { ...unlabelled.metadata, labels: { 'kueue.x-k8s.io/queue-name': value } },
+    });
+    await refused(labelled(''), 'sends every job through Kueue');
+    await admitted(labelled('team-a-queue'));
+    // Other profiles of the namespace ask for no queue.
+    await admitted(job('queued', TEAM_A, { jobTemplate: CONTAINER, profile: 'open' }));
+    ok(await cp.kubectl(['delete', 'bprof', 'queued']));
   });
 
   test('what only the controller can judge is let through', async () => {

@@ -71,9 +71,11 @@ export class WorkloadInformer implements Workloads {
   private changed(obj: KubernetesObject): void {
     // The cache holds this very object: what is never read from it goes (the pod set template, field
     // managers), so that a Workload costs about its conditions.
-    const raw = obj as KubernetesObject & { spec?: { podSets?: unknown; active?: boolean } };
+    const raw = obj as KubernetesObject & {
+      spec?: { podSets?: unknown; active?: boolean; queueName?: string };
+    };
     if (raw.metadata?.managedFields) raw.metadata.managedFields = undefined;
-    if (raw.spec?.podSets) raw.spec = { active: raw.spec.active !== false };
+    if (raw.spec?.podSets) raw.spec = { active: raw.spec.active !== false, queueName: raw.spec.queueName };
     const owner = raw.metadata?.ownerReferences?.find((o) => o.controller && o.kind === KIND);
     const namespace = raw.metadata?.namespace;
     if (owner && namespace) this.enqueue?.(`${namespace}/${owner.name}`, true);

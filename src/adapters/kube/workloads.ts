@@ -28,7 +28,7 @@ export interface RawWorkload {
     resourceVersion?: string;
     ownerReferences?: { uid?: string; controller?: boolean }[];
   };
-  spec?: { active?: boolean };
+  spec?: { active?: boolean; queueName?: string };
   status?: {
     conditions?: RawCondition[];
     admission?: { podSetAssignments?: { flavors?: Record<string, string> }[] };
@@ -46,6 +46,7 @@ export function stateOf(raw: RawWorkload): WorkloadState {
   const evicted = condition('Evicted');
   return {
     name: raw.metadata?.name ?? '',
+    ...(raw.spec?.queueName ? { queueName: raw.spec.queueName } : {}),
     active: raw.spec?.active !== false,
     admitted: condition('Admitted')?.status === 'True',
     finished: condition('Finished')?.status === 'True',

@@ -27,6 +27,7 @@ class FakeWorkloads implements Workloads {
     this.calls.push(`create ${workload.metadata.name}`);
     const state: WorkloadState = {
       name: workload.metadata.name,
+      queueName: workload.spec.queueName,
       active: workload.spec.active,
       admitted: false,
       finished: false,
@@ -344,6 +345,49 @@ describe("Kueue's admission before Batch", () => {
     expect(workloads.calls).toEqual([`create ${wlName}`]);
     expect(status()?.subState).toBe('PENDING_ADMISSION');
     expect(batch.callsOf('createJob')).toHaveLength(0);
+  });
+
+  it('a label taken off after the Workload was made changes nothing: the Workload still decides, and is Finished at the end', async () => {
+    const unlabel = () => {
+      const current = store.current(KEY)!;
+      store.put({ ...current, metadata: { ...current.metadata, labels: {} } });
+    };
+    store.put(resource());
+    await reconcile(KEY);
+    // Off while it waits: it goes on waiting in the Workload's LocalQueue instead of going to Batch.
+    unlabel();
+    await reconcile(KEY);
+    expect(batch.callsOf('createJob')).toHaveLength(0);
+    expect(status()?.subState).toBe('PENDING_ADMISSION');
+    workloads.admit('team', wlName);
+    await reconcile(KEY);
+    const first = status()!.batchJob!.name;
+    batch.setState(first, 'RUNNING');
+    await reconcile(KEY);
+    // Evicted without the label: cancelled and requeued, and not submitted again until admitted again.
+    workloads.objects.get(`team/${wlName}`)!.state.evicted = { reason: 'Preempted', message: 'preempted' };
+    await reconcile(KEY);
+    batch.settle();
+    await reconcile(KEY);
+    expect(status()).toMatchObject({ state: 'Requeued', subState: 'PENDING_ADMISSION' });
+    expect(status()?.conditions?.find((c) => c.type === 'Submitted')?.message).toContain('LocalQueue lq');
+    await reconcile(KEY);
+    expect(batch.callsOf('createJob')).toHaveLength(1);
+    workloads.admit('team', wlName);
+    await reconcile(KEY);
+    const second = status()!.batchJob!.name;
+    batch.setState(second, 'SUCCEEDED');
+    await reconcile(KEY);
+    expect(status()?.state).toBe('Done');
+    // Its quota goes back to Kueue, and the Workload goes with the resource.
+    expect(workloads.objects.get(`team/${wlName}`)?.state.finished).toBe(true);
+    store.markDeleted(KEY);
+    for (let i = 0; i < 5 && store.current(KEY); i++) {
+      await reconcile(KEY);
+      batch.settle();
+    }
+    expect(store.current(KEY)).toBeUndefined();
+    expect(workloads.objects.has(`team/${wlName}`)).toBe(false);
   });
 
   it('a job without the label never touches Workloads', async () => {
