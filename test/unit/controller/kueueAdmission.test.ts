@@ -115,6 +115,21 @@ beforeEach(() => {
 const status = () => store.current(KEY)?.status;
 const wlName = workloadName(resource());
 
+/** Kueue admits the waiting job, it runs, and Kueue evicts it; the pass cancels its Batch job, and once
+ * that has ended the next records the attempt. Returns the first attempt's Batch job. */
+async function admitRunEvict(): Promise<string> {
+  workloads.admit('team', wlName);
+  await reconcile(KEY);
+  const first = status()!.batchJob!.name;
+  batch.setState(first, 'RUNNING');
+  await reconcile(KEY);
+  workloads.objects.get(`team/${wlName}`)!.state.evicted = { reason: 'Preempted', message: 'preempted' };
+  await reconcile(KEY);
+  batch.settle();
+  await reconcile(KEY);
+  return first;
+}
+
 describe("Kueue's admission before Batch", () => {
   it('no Batch call until the Workload is admitted; then one create', async () => {
     store.put(resource());
@@ -261,15 +276,7 @@ describe("Kueue's admission before Batch", () => {
   it('the TTL deletes every attempt’s Batch job, the cancelled earlier ones with the last', async () => {
     store.put(resource({ ttlSecondsAfterFinished: 0 }));
     await reconcile(KEY);
-    workloads.admit('team', wlName);
-    await reconcile(KEY);
-    const first = status()!.batchJob!.name;
-    batch.setState(first, 'RUNNING');
-    await reconcile(KEY);
-    workloads.objects.get(`team/${wlName}`)!.state.evicted = { reason: 'Preempted', message: 'preempted' };
-    await reconcile(KEY);
-    batch.settle();
-    await reconcile(KEY);
+    const first = await admitRunEvict();
     expect(status()?.state).toBe('Requeued');
     workloads.admit('team', wlName);
     await reconcile(KEY);
@@ -359,16 +366,8 @@ describe("Kueue's admission before Batch", () => {
     await reconcile(KEY);
     expect(batch.callsOf('createJob')).toHaveLength(0);
     expect(status()?.subState).toBe('PENDING_ADMISSION');
-    workloads.admit('team', wlName);
-    await reconcile(KEY);
-    const first = status()!.batchJob!.name;
-    batch.setState(first, 'RUNNING');
-    await reconcile(KEY);
     // Evicted without the label: cancelled and requeued, and not submitted again until admitted again.
-    workloads.objects.get(`team/${wlName}`)!.state.evicted = { reason: 'Preempted', message: 'preempted' };
-    await reconcile(KEY);
-    batch.settle();
-    await reconcile(KEY);
+    await admitRunEvict();
     expect(status()).toMatchObject({ state: 'Requeued', subState: 'PENDING_ADMISSION' });
     expect(status()?.conditions?.find((c) => c.type === 'Submitted')?.message).toContain('LocalQueue lq');
     await reconcile(KEY);
