@@ -29,6 +29,8 @@ export interface ControllerMetrics {
   setJobsByState(counts: Partial<Record<string, number>>): void;
   setJobsByProfile(counts: Partial<Record<string, number>>): void;
   submitLatency(seconds: number): void;
+  /** Kueue took a job's admission back and the controller requeued it (`reason`: Kueue's, e.g. Preempted). */
+  requeued(reason: string): void;
   batchRate(kind: string, perMinute: number): void;
   eventDropped(): void;
   /** One session poll ended: `pages` ListJobs calls on success, or a failure (`failuresInARow`). */
@@ -112,6 +114,12 @@ export function createMetrics(): ControllerMetrics {
     labelNames: ['kind'],
     registers: [registry],
   });
+  const requeues = new Counter({
+    name: 'drmaa2_kueue_requeues_total',
+    help: "Jobs requeued after Kueue took their admission back, by Kueue's reason (Preempted, InactiveWorkload, ...)",
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   const eventsDropped = new Counter({
     name: 'drmaa2_events_dropped_total',
     help: 'Kubernetes Events not written because the Event queue was full',
@@ -159,6 +167,9 @@ export function createMetrics(): ControllerMetrics {
     submitLatency: (s) => submit.observe(s),
     batchRate: (kind, perMinute) => batchRate.set({ kind }, perMinute),
     eventDropped: () => eventsDropped.inc(),
+    // Kueue's reasons are a short CamelCase vocabulary; anything else is folded so that no label value is
+    // unbounded.
+    requeued: (reason) => requeues.inc({ reason: /^[A-Za-z]{1,40}$/.test(reason) ? reason : 'Other' }),
     pollDone(ok, failuresInARow) {
       polls.inc({ result: ok ? 'success' : 'error' });
       pollFailures.set(failuresInARow);

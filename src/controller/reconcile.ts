@@ -61,6 +61,7 @@ export interface ReconcilerConfig {
 /** The part of the controller's metrics the reconciler feeds. */
 export interface ReconcilerMetrics {
   submitLatency(seconds: number): void;
+  requeued?(reason: string): void;
 }
 
 export interface ReconcilerDeps {
@@ -534,6 +535,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     const queue = queueNameOf(resource) ?? evicted.queueName ?? '';
     const updated = await writes.apply(resource, { kind: 'requeued', queue, record }, log);
     await deps.workloads!.requeue(resource.metadata.namespace, workloadName(resource), evicted);
+    deps.metrics?.requeued?.(evicted.reason);
     events.emit(updated, {
       type: 'Warning',
       reason: 'Requeued',

@@ -110,4 +110,7 @@ it('an admission and a preemption are acted on as Kueue decides them, with a pol
   expect(steady.status?.attempts?.[0]).toMatchObject({ attempt: 0, batchJob: first, reason: 'Preempted' });
   expect(batchJobsOf(steady).map((j) => [j.name, j.status?.state])).toEqual([[first, 'CANCELLED']]);
   expect(batchJobsOf(await get('urgent'))).toHaveLength(1);
+  // And the platform team can count it.
+  const metrics = await (await fetch(`http://127.0.0.1:${controller.metricsPort}/metrics`)).text();
+  expect(metrics).toMatch(/^drmaa2_kueue_requeues_total\{reason="Preempted"\} 1$/m);
 });

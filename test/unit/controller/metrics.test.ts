@@ -42,6 +42,16 @@ describe('createMetrics', () => {
     assert.match(out, /drmaa2_events_dropped_total 2/);
   });
 
+  it("Kueue requeues by Kueue's reason, a reason outside its vocabulary folded into Other", async () => {
+    const metrics = createMetrics();
+    metrics.requeued('Preempted');
+    metrics.requeued('Preempted');
+    metrics.requeued('x'.repeat(200));
+    const out = await text(metrics);
+    assert.match(out, /drmaa2_kueue_requeues_total\{reason="Preempted"\} 2/);
+    assert.match(out, /drmaa2_kueue_requeues_total\{reason="Other"\} 1/);
+  });
+
   it('jobs by state replaces the previous counts', async () => {
     const metrics = createMetrics();
     metrics.setJobsByState({ Running: 2, Queued: 1 });
