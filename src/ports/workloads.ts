@@ -16,7 +16,8 @@ export interface WorkloadState {
   flavors: Record<string, string>;
   /** The UID of the resource that owns it (its controller owner reference). */
   ownerUid?: string;
-  /** Kueue took the admission back (its Evicted condition is True): why, in its words. */
+  /** Kueue took the admission back and its reservation still stands (Evicted and QuotaReserved both True,
+   * not reserved again since), so the job must stop and the admission be cleared: why, in Kueue's words. */
   evicted?: { reason: string; message: string };
 }
 

@@ -14,7 +14,7 @@ import { startKueue } from '../support/kueue.js';
 import { clusterQueue, queues, resourceFlavor } from '../support/kueueQueues.js';
 import { PROJECT_ROOT } from '../support/peers.js';
 import { startPeers } from '../support/startPeers.js';
-import { apiServerRequests, difference } from './apiServerMetrics.js';
+import { apiServerRequests, difference } from '../support/apiServerMetrics.js';
 
 const int = (text: string) => {
   const n = Number(text);

@@ -10,7 +10,7 @@ import { startControllerProcess, type ControllerProcess } from '../support/contr
 import { installFinalizerPolicy } from '../support/finalizerPolicy.js';
 import { PROJECT_ROOT } from '../support/peers.js';
 import { startPeers, type Peers } from '../support/startPeers.js';
-import { apiServerRequests, difference } from './apiServerMetrics.js';
+import { apiServerRequests, difference } from '../support/apiServerMetrics.js';
 import { measureFloor, type FloorResult } from './floor.js';
 import { BenchClient } from './kubeClient.js';
 import { benchJob, jobName } from './manifest.js';

@@ -9,6 +9,7 @@ import { dump } from 'js-yaml';
 import type { Drmaa2Job } from '../../src/api/drmaa2job.js';
 import type { RunningController } from '../../src/cli/controller.js';
 import { KUEUE_PRIORITY_CLASS_LABEL, KUEUE_QUEUE_LABEL } from '../../src/translate/workload.js';
+import { apiServerRequests, difference } from '../support/apiServerMetrics.js';
 import { startKueue, type Kueue } from '../support/kueue.js';
 import { KUEUE_API, queues, resourceFlavor } from '../support/kueueQueues.js';
 import { PROJECT_ROOT } from '../support/peers.js';
@@ -110,6 +111,13 @@ it('an admission and a preemption are acted on as Kueue decides them, with a pol
   expect(steady.status?.attempts?.[0]).toMatchObject({ attempt: 0, batchJob: first, reason: 'Preempted' });
   expect(batchJobsOf(steady).map((j) => [j.name, j.status?.state])).toEqual([[first, 'CANCELLED']]);
   expect(batchJobsOf(await get('urgent'))).toHaveLength(1);
+  // Requeued, steady costs nothing while it waits: Kueue leaves its Evicted condition True until the next
+  // admission, and that must not read as an eviction still to act on (a GET and a status patch each pass).
+  const before = await apiServerRequests(peers.controlPlane.kubectl);
+  await new Promise((resolve) => setTimeout(resolve, 5_000));
+  const moved = difference(before, await apiServerRequests(peers.controlPlane.kubectl));
+  expect(moved['GET workloads'] ?? 0, JSON.stringify(moved)).toBe(0);
+  expect(moved['PATCH workloads/status'] ?? 0, JSON.stringify(moved)).toBe(0);
   // And the platform team can count it.
   const metrics = await (await fetch(`http://127.0.0.1:${controller.metricsPort}/metrics`)).text();
   expect(metrics).toMatch(/^drmaa2_kueue_requeues_total\{reason="Preempted"\} 1$/m);

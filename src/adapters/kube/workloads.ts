@@ -35,37 +35,41 @@ export interface RawWorkload {
   };
 }
 
+function conditionOf(raw: RawWorkload, type: string): RawCondition | undefined {
+  return raw.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Kueue's Evicted condition stays True after the owner cleared the reservation, until the next admission:
+ * an eviction is still to be acted on only while the quota reservation it takes back stands, and was not
+ * made again after it. */
+function pendingEviction(raw: RawWorkload): RawCondition | undefined {
+  const evicted = conditionOf(raw, 'Evicted');
+  const reserved = conditionOf(raw, 'QuotaReserved');
+  if (evicted?.status !== 'True' || reserved?.status !== 'True') return undefined;
+  const reservedAgain =
+    Date.parse(reserved.lastTransitionTime ?? '') > Date.parse(evicted.lastTransitionTime ?? '');
+  return reservedAgain ? undefined : evicted;
+}
+
 export function stateOf(raw: RawWorkload): WorkloadState {
-  const condition = (type: string) => raw.status?.conditions?.find((c) => c.type === type);
-  const reserved = condition('QuotaReserved');
+  const reserved = conditionOf(raw, 'QuotaReserved');
   const flavors = Object.assign(
     {},
     ...(raw.status?.admission?.podSetAssignments ?? []).map((a) => a.flavors ?? {}),
   );
   const owner = raw.metadata?.ownerReferences?.find((o) => o.controller)?.uid;
-  const evicted = condition('Evicted');
+  const evicted = pendingEviction(raw);
   return {
     name: raw.metadata?.name ?? '',
     ...(raw.spec?.queueName ? { queueName: raw.spec.queueName } : {}),
     active: raw.spec?.active !== false,
-    admitted: condition('Admitted')?.status === 'True',
-    finished: condition('Finished')?.status === 'True',
+    admitted: conditionOf(raw, 'Admitted')?.status === 'True',
+    finished: conditionOf(raw, 'Finished')?.status === 'True',
     ...(reserved?.status === 'False' && reserved.message ? { pendingMessage: reserved.message } : {}),
     flavors,
     ...(owner ? { ownerUid: owner } : {}),
-    ...(evicted?.status === 'True'
-      ? { evicted: { reason: evicted.reason ?? 'Evicted', message: evicted.message ?? '' } }
-      : {}),
+    ...(evicted ? { evicted: { reason: evicted.reason ?? 'Evicted', message: evicted.message ?? '' } } : {}),
   };
-}
-
-/** Kueue reserved quota for it again after the eviction (its QuotaReserved turned True later). */
-function admittedAgain(raw: RawWorkload): boolean {
-  const condition = (type: string) => raw.status?.conditions?.find((c) => c.type === type);
-  const reserved = condition('QuotaReserved');
-  const evictedAt = Date.parse(condition('Evicted')?.lastTransitionTime ?? '');
-  const reservedAt = Date.parse(reserved?.lastTransitionTime ?? '');
-  return reserved?.status === 'True' && reservedAt > evictedAt;
 }
 
 /** Sets a condition as metav1's SetStatusCondition does: its transition time moves only when its status does. */
@@ -173,8 +177,8 @@ export class KubeWorkloads implements Workloads {
       throw error;
     }
     // Read to decide as well as to write: a caller that saw the eviction a moment ago (or in a cache) may be
-    // late, and a Workload Kueue has admitted again since must keep that admission.
-    if (!stateOf(raw).evicted || admittedAgain(raw)) return;
+    // late; a Workload already requeued, or admitted again since, is left as it is.
+    if (!pendingEviction(raw)) return;
     const now = this.now()
       .toISOString()
       .replace(/\.\d+Z$/, 'Z');

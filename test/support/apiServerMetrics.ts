@@ -1,5 +1,6 @@
-// The API server's own request counters (apiserver_request_total), read through kubectl as admin.
-import type { Kubectl } from '../support/kubectl.js';
+// The API server's own request counters (apiserver_request_total), read through kubectl as admin: what the
+// benchmarks report per job, and what a test asserts a quiet controller does not ask for.
+import type { Kubectl } from './kubectl.js';
 
 /** `VERB resource` -> requests so far. */
 export type RequestCounts = Record<string, number>;
