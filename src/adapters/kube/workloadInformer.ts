@@ -2,7 +2,7 @@
 // them: one supervised informer over the Workloads this controller made (the `drmaa2.io/job-uid` label), whose
 // every change enqueues the Drmaa2Job that owns it. Kueue's admission, eviction or pending reason then reaches
 // the job's reconcile at once, and a job waiting in a LocalQueue costs no API call until something changes.
-// Writes go to the API server (KubeWorkloads); until the first list succeeded, so do reads.
+// Writes go to the API server (as KubeWorkloads makes them); until the first list succeeded, so do reads.
 //
 // The cache may lag the API server by a moment, never go back in time: a pass that reads it acts on the state
 // Kueue had a moment ago at worst, which every write here tolerates (create reads what exists, requeue
@@ -18,7 +18,7 @@ import {
 import type { Logger } from 'pino';
 import { KIND } from '../../api/drmaa2job.js';
 import type { Workloads, WorkloadState } from '../../ports/workloads.js';
-import { WORKLOAD_JOB_UID_LABEL, type WorkloadObject } from '../../translate/workload.js';
+import { WORKLOAD_JOB_UID_LABEL } from '../../translate/workload.js';
 import { KubeWorkloads, stateOf, WORKLOADS_API, type RawWorkload } from './workloads.js';
 import { supervise, type Supervision } from './supervise.js';
 
@@ -32,18 +32,18 @@ export interface WorkloadInformerOptions {
   logger: Logger;
 }
 
-/** Also a source of keys for the runner (start/stop), as the session poller is. */
-export class WorkloadInformer implements Workloads {
+/** KubeWorkloads with reads from the watch; also a source of keys for the runner (start/stop), as the
+ * session poller is. */
+export class WorkloadInformer extends KubeWorkloads implements Workloads {
   readonly watched = true;
   private readonly informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
-  private readonly writes: KubeWorkloads;
   private readonly logger: Logger;
   private enqueue: ((key: string, urgent: boolean) => void) | undefined;
   private supervision: Supervision | undefined;
   private listed = false;
 
   constructor(opts: WorkloadInformerOptions) {
-    this.writes = new KubeWorkloads(opts.api);
+    super(opts.api);
     this.logger = opts.logger;
     const { group, version, plural } = WORKLOADS_API;
     const path = opts.namespace
@@ -115,41 +115,9 @@ export class WorkloadInformer implements Workloads {
       this.logger.warn('Workloads not listed yet; they are read from the API server meanwhile');
   }
 
-  hasSynced(): boolean {
-    return this.listed;
-  }
-
-  async get(namespace: string, name: string): Promise<WorkloadState | undefined> {
-    if (!this.listed) return this.writes.get(namespace, name);
+  override async get(namespace: string, name: string): Promise<WorkloadState | undefined> {
+    if (!this.listed) return super.get(namespace, name);
     const cached = this.informer.get(name, namespace);
     return cached ? stateOf(cached as RawWorkload) : undefined;
-  }
-
-  create(workload: WorkloadObject): Promise<WorkloadState> {
-    return this.writes.create(workload);
-  }
-
-  setActive(namespace: string, name: string, active: boolean): Promise<void> {
-    return this.writes.setActive(namespace, name, active);
-  }
-
-  finish(namespace: string, name: string, succeeded: boolean, message: string): Promise<void> {
-    return this.writes.finish(namespace, name, succeeded, message);
-  }
-
-  requeue(namespace: string, name: string, evicted: { reason: string; message: string }): Promise<void> {
-    return this.writes.requeue(namespace, name, evicted);
-  }
-
-  flavorNodeLabels(names: readonly string[]): Promise<Record<string, string>> {
-    return this.writes.flavorNodeLabels(names);
-  }
-
-  priorityClassValue(name: string): Promise<number | undefined> {
-    return this.writes.priorityClassValue(name);
-  }
-
-  delete(namespace: string, name: string): Promise<void> {
-    return this.writes.delete(namespace, name);
   }
 }

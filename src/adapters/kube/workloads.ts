@@ -232,31 +232,24 @@ export class KubeWorkloads implements Workloads {
   async flavorNodeLabels(names: readonly string[]): Promise<Record<string, string>> {
     const labels: Record<string, string> = {};
     for (const name of new Set(names)) {
-      try {
-        const raw = (await this.api.getClusterCustomObject({
-          group: GROUP,
-          version: VERSION,
-          plural: 'resourceflavors',
-          name,
-        })) as { spec?: { nodeLabels?: Record<string, string> } };
-        Object.assign(labels, raw.spec?.nodeLabels ?? {});
-      } catch (err) {
-        const error = toKubeError(err);
-        if (error.kind !== 'NotFound') throw error;
-      }
+      const flavor = await this.clusterObject<{ spec?: { nodeLabels?: Record<string, string> } }>(
+        'resourceflavors',
+        name,
+      );
+      Object.assign(labels, flavor?.spec?.nodeLabels ?? {});
     }
     return labels;
   }
 
   async priorityClassValue(name: string): Promise<number | undefined> {
+    const priorityClass = await this.clusterObject<{ value?: number }>('workloadpriorityclasses', name);
+    return typeof priorityClass?.value === 'number' ? priorityClass.value : undefined;
+  }
+
+  /** One of Kueue's cluster-scoped objects; undefined when there is none of that name. */
+  private async clusterObject<T>(plural: string, name: string): Promise<T | undefined> {
     try {
-      const raw = (await this.api.getClusterCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: 'workloadpriorityclasses',
-        name,
-      })) as { value?: number };
-      return typeof raw.value === 'number' ? raw.value : undefined;
+      return (await this.api.getClusterCustomObject({ group: GROUP, version: VERSION, plural, name })) as T;
     } catch (err) {
       const error = toKubeError(err);
       if (error.kind === 'NotFound') return undefined;
