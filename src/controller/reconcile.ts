@@ -180,8 +180,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     // cancelled, and once they have ended the job waits for admission again.
     const workload = await workloadOf(resource);
     if (workload?.evicted && !workload.finished) {
-      const evicted = { ...workload.evicted, queueName: workload.queueName };
-      const requeued = await afterEviction(resource, found, evicted, log);
+      const requeued = await afterEviction(resource, found, workload, log);
       if (requeued) return requeued;
     }
 
@@ -330,15 +329,17 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     }
 
     // 5) Held, terminated before submission, or waiting for its start time: nothing is submitted. A held job's
-    // Workload is inactive, so that it takes no quota; a terminated one's is gone.
-    const queue = deps.workloads ? await queueOf(resource) : undefined;
+    // Workload is inactive, so that it takes no quota; a terminated one's is gone. The queue is the label's,
+    // else the one an existing Workload names (see workloadOfAny).
+    const existing = await workloadOfAny(resource);
+    const queue = deps.workloads ? (queueNameOf(resource) ?? existing?.queueName) : undefined;
     if (resource.spec.terminate) {
       if (queue) await deps.workloads!.delete(namespace, workloadName(resource));
       await writes.apply(resource, { kind: 'terminated' }, log);
       return {};
     }
     if (resource.spec.hold) {
-      const workload = queue ? await deps.workloads!.get(namespace, workloadName(resource)) : undefined;
+      const workload = queue ? existing : undefined;
       if (workload?.active) await deps.workloads!.setActive(namespace, workload.name, false);
       await writes.apply(
         resource,
@@ -393,7 +394,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     // admits it. Looked at again when it changes (the Workload watch), else every poll interval.
     let submission = result.submission;
     if (queue) {
-      const admission = await admitted(resource, submission, queue, log);
+      const admission = await admitted(resource, submission, queue, existing, log);
       if (admission.kind === 'waiting') return admission.watched ? resyncAgain() : pollAgain();
       if (admission.kind !== 'admitted') return pollAgain();
       // The admitting flavor may choose the provisioning model (README, "Kueue").
@@ -421,10 +422,12 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   // whether Kueue admitted it. A crash after the admission and before the create finds it admitted and
   // creates the Batch job under the same deterministic ID. `waiting` says whether a change of the Workload
   // will bring the job back (watched), `noPriorityClass` that nothing will (it has no Workload yet).
+  // `existing`: the Workload as this pass read it.
   async function admitted(
     resource: Drmaa2Job,
     submission: Submission,
     queue: string,
+    existing: WorkloadState | undefined,
     log: Logger,
   ): Promise<
     | { kind: 'admitted'; workload: WorkloadState }
@@ -433,7 +436,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   > {
     const workloads = deps.workloads!;
     const { namespace } = resource.metadata;
-    let workload = await workloads.get(namespace, workloadName(resource));
+    let workload = existing;
     if (!workload) {
       const priorityClass = priorityClassOf(resource);
       const value =
@@ -482,11 +485,6 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     return deps.workloads.get(resource.metadata.namespace, workloadName(resource));
   }
 
-  /** The LocalQueue the job waits in: its label's, else the one its existing Workload names. */
-  async function queueOf(resource: Drmaa2Job): Promise<string | undefined> {
-    return queueNameOf(resource) ?? (await workloadOfAny(resource))?.queueName;
-  }
-
   // 8a) The evicted attempt's Batch jobs are cancelled (never two attempts running at once: the next is
   // created only once these have ended); then the attempt is recorded, the status forgets its jobs, the
   // Workload's admission is cleared so that Kueue queues it again, and the next admission submits a new job
@@ -494,9 +492,10 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   async function afterEviction(
     resource: Drmaa2Job,
     found: Proven,
-    evicted: { reason: string; message: string; queueName?: string | undefined },
+    workload: WorkloadState,
     log: Logger,
   ): Promise<ReconcileResult | undefined> {
+    const evicted = workload.evicted!;
     let stopping = false;
     for (const job of found.jobs) {
       if (!job) continue;
@@ -532,7 +531,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       ...(evicted.message ? { message: evicted.message.slice(0, 2048) } : {}),
       requeuedAt: clock.now().toISOString(),
     };
-    const queue = queueNameOf(resource) ?? evicted.queueName ?? '';
+    const queue = queueNameOf(resource) ?? workload.queueName ?? '';
     const updated = await writes.apply(resource, { kind: 'requeued', queue, record }, log);
     await deps.workloads!.requeue(resource.metadata.namespace, workloadName(resource), evicted);
     deps.metrics?.requeued?.(evicted.reason);
@@ -782,14 +781,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
   // job leaves its list, so the resync is only a safety net, and a pass per job per poll interval would be
   // most of the controller's work with thousands running. Never later than the status changes by time alone
   // (the hint on a silent SCHEDULED job). Jitter spreads the resyncs out.
-  /** What a watch brings back (a Workload's change): looked at again only after the resync, a safety net. */
-  function resyncAgain(): ReconcileResult {
-    const after = Math.max(config.resyncIntervalMs ?? 0, config.pollIntervalMs);
-    return { requeueAfterMs: Math.round(after * (1 + (config.requeueJitter ?? 0.1) * random())) };
-  }
-
   function pollAgain(jobs: readonly Job[] = []): ReconcileResult {
-    const jitter = config.requeueJitter ?? 0.1;
     let after = config.pollIntervalMs;
     const resync = config.resyncIntervalMs ?? after;
     if (resync > after && followed(jobs)) {
@@ -797,7 +789,16 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       const timed = jobs.map(silentHintDueMs).filter((at): at is number => at !== undefined && at > now);
       after = Math.max(after, Math.min(resync, ...timed.map((at) => at - now)));
     }
-    return { requeueAfterMs: Math.round(after * (1 + jitter * random())) };
+    return jittered(after);
+  }
+
+  /** What a watch brings back (a Workload's change): looked at again only after the resync, a safety net. */
+  function resyncAgain(): ReconcileResult {
+    return jittered(Math.max(config.resyncIntervalMs ?? 0, config.pollIntervalMs));
+  }
+
+  function jittered(afterMs: number): ReconcileResult {
+    return { requeueAfterMs: Math.round(afterMs * (1 + (config.requeueJitter ?? 0.1) * random())) };
   }
 
   /** Whether the session poll follows every active one of these jobs. */
