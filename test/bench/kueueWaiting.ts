@@ -8,10 +8,9 @@ import { dump } from 'js-yaml';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Drmaa2Job } from '../../src/api/drmaa2job.js';
-import { KUEUE_QUEUE_LABEL } from '../../src/translate/workload.js';
 import { startInProcessController } from '../support/inProcessController.js';
 import { startKueue } from '../support/kueue.js';
-import { clusterQueue, queues, resourceFlavor } from '../support/kueueQueues.js';
+import { clusterQueue, queuedJob, queues, resourceFlavor } from '../support/kueueQueues.js';
 import { PROJECT_ROOT } from '../support/peers.js';
 import { startPeers } from '../support/startPeers.js';
 import { apiServerRequests, difference } from '../support/apiServerMetrics.js';
@@ -61,14 +60,9 @@ async function until(what: string, check: (jobs: Drmaa2Job[]) => boolean, timeou
 }
 
 try {
-  const items = Array.from({ length: opts.jobs }, (_, i) => ({
-    apiVersion: 'drmaa2.io/v1alpha1',
-    kind: 'Drmaa2Job',
-    metadata: { name: `wait-${i}`, namespace: NS, labels: { [KUEUE_QUEUE_LABEL]: 'bench' } },
-    spec: {
-      jobTemplate: { remoteCommand: 'true', jobCategory: '$script$', candidateMachines: ['e2-standard-2'] },
-    },
-  }));
+  const items = Array.from({ length: opts.jobs }, (_, i) =>
+    queuedJob(NS, `wait-${i}`, 'true', { queue: 'bench' }),
+  );
   const applied = await peers.controlPlane.kubectl(['apply', '-f', '-'], {
     input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
   });

@@ -10,6 +10,7 @@ import type { Condition, Drmaa2Job } from '../../src/api/drmaa2job.js';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/index.js';
 import { startPeers, type Peers } from '../support/startPeers.js';
 import { waitUntil } from '../support/wait.js';
+import { readDrmaa2Job, waitFinished } from '../support/drmaa2Jobs.js';
 
 const NS = 'fidelity';
 let peers: Peers;
@@ -98,24 +99,10 @@ async function apply(name: string, spec: Record<string, unknown>): Promise<void>
   assert.equal(r.code, 0, r.stderr);
 }
 
-async function get(name: string): Promise<Drmaa2Job> {
-  const r = await kubectl(['get', 'drmaa2job', name, '-n', NS, '-o', 'json']);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as Drmaa2Job;
-}
+const get = (name: string) => readDrmaa2Job(peers.controlPlane.kubectl, NS, name);
 
-async function finished(name: string, timeout = '120s'): Promise<Drmaa2Job> {
-  const r = await kubectl([
-    'wait',
-    '--for=condition=Finished',
-    `drmaa2job/${name}`,
-    '-n',
-    NS,
-    `--timeout=${timeout}`,
-  ]);
-  assert.equal(r.code, 0, `${name}: ${r.stderr}\n${JSON.stringify((await get(name)).status, null, 1)}`);
-  return get(name);
-}
+const finished = (name: string, timeout = '120s') =>
+  waitFinished(peers.controlPlane.kubectl, NS, name, timeout);
 
 function condition(job: Drmaa2Job, type: string): Condition | undefined {
   return job.status?.conditions?.find((c) => c.type === type);

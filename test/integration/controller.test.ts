@@ -12,6 +12,7 @@ import { parseConfig } from '../../src/controller/config.js';
 import type { Drmaa2Job } from '../../src/api/drmaa2job.js';
 import { startPeers, type Peers } from '../support/startPeers.js';
 import { PROJECT_ROOT } from '../support/peers.js';
+import { readDrmaa2Job, waitFinished as waitForFinished } from '../support/drmaa2Jobs.js';
 
 const NS = 'e2e';
 let peers: Peers;
@@ -43,28 +44,10 @@ async function kubectl(args: string[], input?: string) {
   return result;
 }
 
-async function get(name: string): Promise<Drmaa2Job> {
-  const r = await kubectl(['get', 'drmaa2job', name, '-n', NS, '-o', 'json']);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as Drmaa2Job;
-}
+const get = (name: string) => readDrmaa2Job(peers.controlPlane.kubectl, NS, name);
 
-async function waitFinished(name: string, timeout = '90s'): Promise<Drmaa2Job> {
-  const r = await kubectl([
-    'wait',
-    '--for=condition=Finished',
-    `drmaa2job/${name}`,
-    '-n',
-    NS,
-    `--timeout=${timeout}`,
-  ]);
-  assert.equal(
-    r.code,
-    0,
-    `${name} did not finish: ${r.stderr}\n${JSON.stringify((await get(name)).status, null, 1)}`,
-  );
-  return get(name);
-}
+const waitFinished = (name: string, timeout = '90s') =>
+  waitForFinished(peers.controlPlane.kubectl, NS, name, timeout);
 
 function manifest(name: string, spec: Record<string, unknown>): string {
   return JSON.stringify({

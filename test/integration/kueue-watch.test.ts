@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import type { Drmaa2Job } from '../../src/api/drmaa2job.js';
 import type { RunningController } from '../../src/cli/controller.js';
-import { KUEUE_PRIORITY_CLASS_LABEL, KUEUE_QUEUE_LABEL } from '../../src/translate/workload.js';
 import { apiServerRequests, difference } from '../support/apiServerMetrics.js';
+import { readDrmaa2Job } from '../support/drmaa2Jobs.js';
 import { startKueue, type Kueue } from '../support/kueue.js';
-import { KUEUE_API, queues, resourceFlavor } from '../support/kueueQueues.js';
+import { KUEUE_API, queuedJob, queues, resourceFlavor } from '../support/kueueQueues.js';
 import { PROJECT_ROOT } from '../support/peers.js';
 import { startInProcessController } from '../support/inProcessController.js';
 import { startPeers, type Peers } from '../support/startPeers.js';
@@ -51,26 +51,10 @@ afterAll(async () => {
   await peers?.stop();
 });
 
-function job(name: string, priorityClass: string, script: string) {
-  return {
-    apiVersion: 'drmaa2.io/v1alpha1',
-    kind: 'Drmaa2Job',
-    metadata: {
-      name,
-      namespace: NS,
-      labels: { [KUEUE_QUEUE_LABEL]: 'watched', [KUEUE_PRIORITY_CLASS_LABEL]: priorityClass },
-    },
-    spec: {
-      jobTemplate: { remoteCommand: script, jobCategory: '$script$', candidateMachines: ['e2-standard-2'] },
-    },
-  };
-}
+const job = (name: string, priorityClass: string, script: string) =>
+  queuedJob(NS, name, script, { queue: 'watched', priorityClass });
 
-async function get(name: string): Promise<Drmaa2Job> {
-  const r = await peers.controlPlane.kubectl(['get', 'drmaa2job', name, '-n', NS, '-o', 'json']);
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as Drmaa2Job;
-}
+const get = (name: string) => readDrmaa2Job(peers.controlPlane.kubectl, NS, name);
 
 async function apply(doc: unknown): Promise<void> {
   const r = await peers.controlPlane.kubectl(['apply', '-f', '-'], { input: JSON.stringify(doc) });

@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import type { Drmaa2Job } from '../../src/api/drmaa2job.js';
 import type { RunningController } from '../../src/cli/controller.js';
-import { KUEUE_PRIORITY_CLASS_LABEL, KUEUE_QUEUE_LABEL, workloadName } from '../../src/translate/workload.js';
+import { KUEUE_QUEUE_LABEL, workloadName } from '../../src/translate/workload.js';
+import { readDrmaa2Job, waitFinished } from '../support/drmaa2Jobs.js';
 import { startKueue, type Kueue } from '../support/kueue.js';
 import {
   conditionIsTrue as isTrue,
   KUEUE_API as API,
+  queuedJob,
   queues as queuesIn,
   readWorkload,
   resourceFlavor,
@@ -35,26 +37,13 @@ async function kubectl(args: string[], input?: string) {
   return peers.controlPlane.kubectl(args, input === undefined ? {} : { input });
 }
 
-async function get(name: string): Promise<Drmaa2Job> {
-  const r = await kubectl(['get', 'drmaa2job', name, '-n', NS, '-o', 'json']);
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as Drmaa2Job;
-}
+const get = (name: string) => readDrmaa2Job(peers.controlPlane.kubectl, NS, name);
 
 const workloadOf = (resource: Drmaa2Job) =>
   readWorkload(peers.controlPlane.kubectl, NS, workloadName(resource));
 
-function job(name: string, script: string, extra: Record<string, unknown> = {}) {
-  return {
-    apiVersion: 'drmaa2.io/v1alpha1',
-    kind: 'Drmaa2Job',
-    metadata: { name, namespace: NS, labels: { [KUEUE_QUEUE_LABEL]: QUEUE } },
-    spec: {
-      jobTemplate: { remoteCommand: script, jobCategory: '$script$', candidateMachines: ['e2-standard-2'] },
-      ...extra,
-    },
-  };
-}
+const job = (name: string, script: string, spec: Record<string, unknown> = {}) =>
+  queuedJob(NS, name, script, { queue: QUEUE, spec });
 
 async function apply(doc: unknown): Promise<void> {
   const r = await kubectl(['apply', '-f', '-'], JSON.stringify(doc));
@@ -123,15 +112,7 @@ describe('Kueue in front of Batch', () => {
     });
 
     for (const name of names) {
-      const r = await kubectl([
-        'wait',
-        '--for=condition=Finished',
-        `drmaa2job/${name}`,
-        '-n',
-        NS,
-        '--timeout=90s',
-      ]);
-      expect(r.code, r.stderr).toBe(0);
+      await waitFinished(peers.controlPlane.kubectl, NS, name);
     }
     const ended = await Promise.all(names.map(get));
     for (const resource of ended) {
@@ -171,29 +152,13 @@ describe('Kueue in front of Batch', () => {
     );
     // Held past the time the quota frees: still nothing submitted.
     for (const name of ['busy-1', 'busy-2']) {
-      const r = await kubectl([
-        'wait',
-        '--for=condition=Finished',
-        `drmaa2job/${name}`,
-        '-n',
-        NS,
-        '--timeout=90s',
-      ]);
-      expect(r.code, r.stderr).toBe(0);
+      await waitFinished(peers.controlPlane.kubectl, NS, name);
     }
     const stillHeld = await get('later');
     expect(stillHeld.status?.state).toBe('QueuedHeld');
     expect(batchJobsOf(stillHeld)).toHaveLength(0);
     await apply(job('later', 'echo later', { hold: false }));
-    const r = await kubectl([
-      'wait',
-      '--for=condition=Finished',
-      'drmaa2job/later',
-      '-n',
-      NS,
-      '--timeout=90s',
-    ]);
-    expect(r.code, r.stderr).toBe(0);
+    await waitFinished(peers.controlPlane.kubectl, NS, 'later');
     const done = await get('later');
     expect(done.status?.state).toBe('Done');
     expect((await workloadOf(done))?.spec.active).toBe(true);
@@ -225,15 +190,8 @@ describe('Kueue in front of Batch', () => {
         preemption: { withinClusterQueue: 'LowerPriority' },
       }),
     ]);
-    const prioritized = (name: string, priority: string, script: string) => {
-      const doc = job(name, script);
-      doc.metadata.labels = {
-        [KUEUE_QUEUE_LABEL]: 'prio',
-        [KUEUE_PRIORITY_CLASS_LABEL]: priority,
-      } as typeof doc.metadata.labels;
-      doc.spec.jobTemplate.candidateMachines = ['e2-standard-4'];
-      return doc;
-    };
+    const prioritized = (name: string, priorityClass: string, script: string) =>
+      queuedJob(NS, name, script, { queue: 'prio', priorityClass, machine: 'e2-standard-4' });
     await apply(prioritized('low', 'low', 'sleep 8; echo "low ran to its end"'));
     let last: Drmaa2Job | undefined;
     await waitUntil('low to run', async () => (last = await get('low')).status?.state === 'Running', {
@@ -266,15 +224,7 @@ describe('Kueue in front of Batch', () => {
       reason: 'Preempted',
     });
     for (const name of ['high', 'low']) {
-      const r = await kubectl([
-        'wait',
-        '--for=condition=Finished',
-        `drmaa2job/${name}`,
-        '-n',
-        NS,
-        '--timeout=90s',
-      ]);
-      expect(r.code, r.stderr).toBe(0);
+      await waitFinished(peers.controlPlane.kubectl, NS, name);
     }
     const low = await get('low');
     const high = await get('high');
@@ -298,18 +248,8 @@ describe('Kueue in front of Batch', () => {
       resourceFlavor('spot-flavor', { 'drmaa2.io/provisioning-model': 'SPOT' }),
       ...queuesIn(NS, 'spot-cq', 'spot', { cpu: '8', flavor: 'spot-flavor' }),
     ]);
-    const doc = job('cheap', 'echo cheap');
-    doc.metadata.labels = { [KUEUE_QUEUE_LABEL]: 'spot' };
-    await apply(doc);
-    const r = await kubectl([
-      'wait',
-      '--for=condition=Finished',
-      'drmaa2job/cheap',
-      '-n',
-      NS,
-      '--timeout=90s',
-    ]);
-    expect(r.code, r.stderr).toBe(0);
+    await apply(queuedJob(NS, 'cheap', 'echo cheap', { queue: 'spot' }));
+    await waitFinished(peers.controlPlane.kubectl, NS, 'cheap');
     const resource = await get('cheap');
     expect(resource.status?.state).toBe('Done');
     const [batchJob] = batchJobsOf(resource);
@@ -335,16 +275,8 @@ describe('Kueue in front of Batch', () => {
       },
       ...queuesIn(ns, 'kueue-only-cq', 'only', { cpu: '4' }),
     ]);
-    const doc = {
-      ...job('unlabelled', 'echo queued at last'),
-      metadata: { name: 'unlabelled', namespace: ns },
-    };
-    await apply(doc);
-    const read = async () => {
-      const r = await kubectl(['get', 'drmaa2job', 'unlabelled', '-n', ns, '-o', 'json']);
-      expect(r.code, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as Drmaa2Job;
-    };
+    await apply(queuedJob(ns, 'unlabelled', 'echo queued at last'));
+    const read = () => readDrmaa2Job(peers.controlPlane.kubectl, ns, 'unlabelled');
     await waitUntil(
       'the unlabelled job to wait for its label',
       async () =>
@@ -367,15 +299,7 @@ describe('Kueue in front of Batch', () => {
       `${KUEUE_QUEUE_LABEL}=only`,
     ]);
     expect(labelled.code, labelled.stderr).toBe(0);
-    const r = await kubectl([
-      'wait',
-      '--for=condition=Finished',
-      'drmaa2job/unlabelled',
-      '-n',
-      ns,
-      '--timeout=90s',
-    ]);
-    expect(r.code, r.stderr).toBe(0);
+    await waitFinished(peers.controlPlane.kubectl, ns, 'unlabelled');
     const done = await read();
     expect(done.status?.state).toBe('Done');
     expect(done.status?.profile?.name).toBe('kueue-only');
@@ -385,16 +309,8 @@ describe('Kueue in front of Batch', () => {
   });
 
   it('a job without the label goes to Batch at once, with no Workload', async () => {
-    await apply({ ...job('unqueued', 'echo free'), metadata: { name: 'unqueued', namespace: NS } });
-    const r = await kubectl([
-      'wait',
-      '--for=condition=Finished',
-      'drmaa2job/unqueued',
-      '-n',
-      NS,
-      '--timeout=90s',
-    ]);
-    expect(r.code, r.stderr).toBe(0);
+    await apply(queuedJob(NS, 'unqueued', 'echo free'));
+    await waitFinished(peers.controlPlane.kubectl, NS, 'unqueued');
     const resource = await get('unqueued');
     expect(resource.status?.state).toBe('Done');
     expect(await workloadOf(resource)).toBeUndefined();

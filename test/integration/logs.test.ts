@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { RunningController } from '../../src/cli/controller.js';
 import { runLogs, type LogsOptions } from '../../src/cli/logs.js';
-import type { Drmaa2Job } from '../../src/api/drmaa2job.js';
 import { DEFAULT_READS_PER_MINUTE } from '../../src/logs/reader.js';
 import { runKubectl } from '../support/kubectl.js';
 import { PROJECT_ROOT } from '../support/peers.js';
 import { startInProcessController } from '../support/inProcessController.js';
 import { startPeers, type Peers } from '../support/startPeers.js';
+import { readDrmaa2Job, waitFinished as waitForFinished } from '../support/drmaa2Jobs.js';
 
 const NS = 'logs';
 let peers: Peers;
@@ -38,24 +38,9 @@ async function apply(name: string, spec: Record<string, unknown>): Promise<void>
   expect(r.code, r.stderr).toBe(0);
 }
 
-async function get(name: string): Promise<Drmaa2Job> {
-  const r = await peers.controlPlane.kubectl(['get', 'drmaa2job', name, '-n', NS, '-o', 'json']);
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as Drmaa2Job;
-}
+const get = (name: string) => readDrmaa2Job(peers.controlPlane.kubectl, NS, name);
 
-async function waitFinished(name: string): Promise<Drmaa2Job> {
-  const r = await peers.controlPlane.kubectl([
-    'wait',
-    '--for=condition=Finished',
-    `drmaa2job/${name}`,
-    '-n',
-    NS,
-    '--timeout=90s',
-  ]);
-  expect(r.code, `${name}: ${r.stderr}`).toBe(0);
-  return get(name);
-}
+const waitFinished = (name: string) => waitForFinished(peers.controlPlane.kubectl, NS, name);
 
 const script = (text: string, extra: Record<string, unknown> = {}) => ({
   jobTemplate: {

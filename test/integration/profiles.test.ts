@@ -12,6 +12,7 @@ import { runController, type RunningController } from '../../src/cli/controller.
 import { parseConfig } from '../../src/controller/config.js';
 import { startPeers, type Peers } from '../support/startPeers.js';
 import { waitUntil } from '../support/wait.js';
+import { waitFinished } from '../support/drmaa2Jobs.js';
 
 let peers: Peers;
 let controller: RunningController;
@@ -77,28 +78,8 @@ function job(
 
 const container = { jobCategory: 'busybox', remoteCommand: 'sh', args: ['-c', 'echo hi'] };
 
-async function get(namespace: string, name: string): Promise<Drmaa2Job> {
-  const r = await kubectl(['get', 'drmaa2job', name, '-n', namespace, '-o', 'json']);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as Drmaa2Job;
-}
-
-async function finished(namespace: string, name: string): Promise<Drmaa2Job> {
-  const r = await kubectl([
-    'wait',
-    '--for=condition=Finished',
-    `drmaa2job/${name}`,
-    '-n',
-    namespace,
-    '--timeout=120s',
-  ]);
-  assert.equal(
-    r.code,
-    0,
-    `${name}: ${r.stderr}\n${JSON.stringify((await get(namespace, name)).status, null, 1)}`,
-  );
-  return get(namespace, name);
-}
+const finished = (namespace: string, name: string) =>
+  waitFinished(peers.controlPlane.kubectl, namespace, name, '120s');
 
 function batchJobOf(resource: Drmaa2Job): Job | undefined {
   return peers.emulator.jobs().find((j) => j.labels?.['drmaa2-uid'] === resource.metadata.uid);

@@ -12,13 +12,14 @@ import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import { LABEL_NAME, type Drmaa2Job } from '../../src/api/drmaa2job.js';
 import type { CallRecord } from '../../src/emulator/index.js';
-import { KUEUE_PRIORITY_CLASS_LABEL, KUEUE_QUEUE_LABEL, workloadName } from '../../src/translate/workload.js';
+import { workloadName } from '../../src/translate/workload.js';
 import type { ControllerProcess } from '../support/controllerProcess.js';
 import { startKueue, type Kueue } from '../support/kueue.js';
 import {
   clusterQueue,
   conditionIsTrue,
   KUEUE_API,
+  queuedJob,
   queues,
   readWorkload,
   resourceFlavor,
@@ -81,32 +82,12 @@ async function applyDocs(docs: unknown[]): Promise<void> {
   await peers.controlPlane.apply(docs.map((doc) => dump(doc)).join('---\n'));
 }
 
-function job(
+const job = (
   name: string,
   queue: string,
   script: string,
   opts: { machine?: string; priorityClass?: string } = {},
-): Record<string, unknown> {
-  return {
-    apiVersion: 'drmaa2.io/v1alpha1',
-    kind: 'Drmaa2Job',
-    metadata: {
-      name,
-      namespace: NS,
-      labels: {
-        [KUEUE_QUEUE_LABEL]: queue,
-        ...(opts.priorityClass ? { [KUEUE_PRIORITY_CLASS_LABEL]: opts.priorityClass } : {}),
-      },
-    },
-    spec: {
-      jobTemplate: {
-        remoteCommand: script,
-        jobCategory: '$script$',
-        candidateMachines: [opts.machine ?? 'e2-standard-2'],
-      },
-    },
-  };
-}
+) => queuedJob(NS, name, script, { queue, ...opts });
 
 async function get(name: string): Promise<Drmaa2Job> {
   const resource = await getJob(peers, NS, name);

@@ -2,6 +2,7 @@
 // a ClusterQueue with a CPU quota in it, and a tenant namespace's LocalQueue pointing at that ClusterQueue.
 // Also the Workload and ClusterQueue fields the tests read back, as Kueue writes them.
 
+import { KUEUE_PRIORITY_CLASS_LABEL, KUEUE_QUEUE_LABEL } from '../../src/translate/workload.js';
 import type { Kubectl } from './kubectl.js';
 
 export const KUEUE_API = 'kueue.x-k8s.io/v1beta2';
@@ -66,6 +67,43 @@ export function queues(
       spec: { clusterQueue: clusterQueueName },
     },
   ];
+}
+
+export interface QueuedJobOptions {
+  /** The LocalQueue the job names (kueue.x-k8s.io/queue-name); none: a job without the label. */
+  queue?: string;
+  /** The WorkloadPriorityClass it names (kueue.x-k8s.io/priority-class). */
+  priorityClass?: string;
+  /** Its one candidate machine; e2-standard-2 (2 vCPUs, 8 GiB) by default. */
+  machine?: string;
+  /** More spec fields (hold, ...). */
+  spec?: Record<string, unknown>;
+}
+
+/** A `$script$` Drmaa2Job, queued in a LocalQueue when it names one. */
+export function queuedJob(
+  namespace: string,
+  name: string,
+  script: string,
+  opts: QueuedJobOptions = {},
+): Record<string, unknown> {
+  const labels = {
+    ...(opts.queue ? { [KUEUE_QUEUE_LABEL]: opts.queue } : {}),
+    ...(opts.priorityClass ? { [KUEUE_PRIORITY_CLASS_LABEL]: opts.priorityClass } : {}),
+  };
+  return {
+    apiVersion: 'drmaa2.io/v1alpha1',
+    kind: 'Drmaa2Job',
+    metadata: { name, namespace, ...(Object.keys(labels).length > 0 ? { labels } : {}) },
+    spec: {
+      jobTemplate: {
+        remoteCommand: script,
+        jobCategory: '$script$',
+        candidateMachines: [opts.machine ?? 'e2-standard-2'],
+      },
+      ...opts.spec,
+    },
+  };
 }
 
 export interface WorkloadObject {
